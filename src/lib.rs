@@ -1,0 +1,8 @@
+//! aftercare: a Telegram bot that looks after patients in the hours and days after ketamine
+//! treatment. The [`triage`] engine is pure; the adapters in [`cli`] drive it.
+
+pub mod cli;
+pub mod config;
+pub mod problem;
+pub mod store;
+pub mod triage;

@@ -1,0 +1,216 @@
+//! The `aftercare` command: parses the command line and hands over to an adapter.
+
+use aftercare::cli::chat::Chat;
+use aftercare::cli::{classify, eval};
+use aftercare::config::Config;
+use aftercare::store::{PatientId, SledStore};
+use aftercare::triage::catalogue::{CatalogueSource, Problems};
+use aftercare::triage::dialogue::{Engine, Settings};
+use aftercare::triage::Catalogue;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jiff::Timestamp;
+use std::io::IsTerminal;
+use std::io::{self, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Exit status for invalid data files or arguments (clap uses 2 for usage errors too).
+const EXIT_INVALID: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "aftercare", version, about = "Looks after patients in the hours and days after ketamine treatment")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to the bot in the terminal as a patient (no token, no network). State is kept in --data.
+    Chat {
+        /// The data directory (default: `storage.data_dir` of the config, "data").
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The configuration file (default: the built-in config/aftercare.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Read the catalogue from this folder instead of the one built in.
+        #[arg(long, value_name = "DIR")]
+        intents: Option<PathBuf>,
+        /// Which patient you are (a chat id); each id has its own conversation.
+        #[arg(long, value_name = "ID", default_value_t = 1)]
+        patient: i64,
+    },
+    /// Classify messages, one per line on stdin; one JSON object per line on stdout.
+    Classify {
+        /// Each input line is a JSON object with a `text` field (other fields ignored).
+        #[arg(long)]
+        jsonl: bool,
+        /// Read the catalogue from this folder instead of the one built in.
+        #[arg(long, value_name = "DIR")]
+        intents: Option<PathBuf>,
+    },
+    /// Validate the catalogue and a config file: every problem as `path:line: field: reason`; exit 2 if any.
+    Check {
+        /// The catalogue folder to check (default: the one built in).
+        #[arg(long, value_name = "DIR")]
+        intents: Option<PathBuf>,
+        /// A configuration file to check too.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Score the matcher on a labelled JSON Lines file (format of shared/eval/dev.jsonl).
+    Eval {
+        /// The labelled file.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read the catalogue from this folder instead of the one built in.
+        #[arg(long, value_name = "DIR")]
+        intents: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr, warnings only unless RUST_LOG says otherwise. Patient text is logged at
+    // debug level at most.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Chat { data, config, intents, patient } => {
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let Some(catalogue) = load_catalogue(intents.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let data = data.unwrap_or_else(|| config.data_dir.clone());
+            let store =
+                SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
+            let settings = Settings::from(&config);
+            let chat = Chat {
+                engine: Engine::new(&catalogue, &settings),
+                store: &store,
+                patient: PatientId(patient),
+                clock: &Timestamp::now,
+            };
+            let interactive = io::stdin().is_terminal();
+            chat.run(io::stdin().lock(), &mut io::stdout().lock(), interactive)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Classify { jsonl, intents } => {
+            let Some(catalogue) = load_catalogue(intents.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let format = if jsonl { classify::InputFormat::JsonLines } else { classify::InputFormat::PlainLines };
+            classify::run(&catalogue, format, io::stdin().lock(), &mut io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { intents, config } => check(intents.as_deref(), config.as_deref()),
+        Command::Eval { file, json, intents } => {
+            // Evaluation runs on whatever compiles, so a catalogue can be measured while it is
+            // being written; the problems are still shown.
+            let (catalogue, problems) = Catalogue::check(&catalogue_source(intents.as_deref())?);
+            for problem in &problems {
+                eprintln!("warning: {problem}");
+            }
+            let Some(catalogue) = catalogue else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let reader =
+                BufReader::new(std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?);
+            let items = eval::read_items(reader).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let report = eval::evaluate(&catalogue, &items);
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                eval::write_text(&report, &mut out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads the configuration file, or the built-in one; prints every problem and returns `None`.
+fn load_config(path: Option<&Path>) -> anyhow::Result<Option<Config>> {
+    let Some(path) = path else {
+        return Ok(Some(Config::default()));
+    };
+    let contents = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    match Config::parse(&path.display().to_string(), &contents) {
+        Ok(config) => Ok(Some(config)),
+        Err(Problems(problems)) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn catalogue_source(dir: Option<&Path>) -> anyhow::Result<CatalogueSource> {
+    match dir {
+        Some(dir) => {
+            CatalogueSource::from_dir(dir).with_context(|| format!("reading the catalogue folder {}", dir.display()))
+        }
+        None => Ok(CatalogueSource::embedded()),
+    }
+}
+
+/// Loads the catalogue, or prints every problem and returns `None`.
+fn load_catalogue(dir: Option<&Path>) -> anyhow::Result<Option<Catalogue>> {
+    match Catalogue::load(&catalogue_source(dir)?) {
+        Ok(catalogue) => Ok(Some(catalogue)),
+        Err(Problems(problems)) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("the catalogue has {} problem(s); run `aftercare check` for the full list", problems.len());
+            Ok(None)
+        }
+    }
+}
+
+fn check(dir: Option<&Path>, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (catalogue, mut problems) = Catalogue::check(&catalogue_source(dir)?);
+    if let Some(path) = config {
+        let contents = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Err(Problems(config_problems)) = Config::parse(&path.display().to_string(), &contents) {
+            problems.extend(config_problems);
+        }
+    }
+    let mut out = io::stdout().lock();
+    for problem in &problems {
+        writeln!(out, "{problem}")?;
+    }
+    let Some(catalogue) = catalogue.filter(|_| problems.is_empty()) else {
+        writeln!(out, "{} problem(s) found", problems.len())?;
+        return Ok(ExitCode::from(EXIT_INVALID));
+    };
+    let examples: usize = catalogue.intents().iter().map(|i| i.examples.len() + i.counter_examples.len()).sum();
+    let config_note = if config.is_some() { ", config valid" } else { "" };
+    writeln!(
+        out,
+        "ok: {} intents, {examples} examples and counter-examples checked{config_note}",
+        catalogue.intents().len()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,191 @@
+//! The stored form of a conversation: versioned record types of their own, so that the engine's
+//! types can change without silently changing what is on disk. Each record kind carries its
+//! version in the data (`"v": 1`); reading an unknown version is an error, never a guess.
+
+use crate::triage::dialogue::{
+    Button, Conversation, Episode, Pending, Question, Route, ScreenAnswer, Treatment, Trend, YesNo,
+};
+use crate::triage::Disposition;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A stored conversation, any version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum ConversationRecord {
+    #[serde(rename = "1")]
+    V1(ConversationV1),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationV1 {
+    pub first_seen: Option<Timestamp>,
+    pub treatment: Option<TreatmentV1>,
+    #[serde(default)]
+    pub check_ins_off: bool,
+    pub episode: Option<EpisodeV1>,
+    pub pending: Option<PendingV1>,
+    #[serde(default)]
+    pub queue: Vec<String>,
+    #[serde(default)]
+    pub recent: Vec<String>,
+    #[serde(default)]
+    pub offered: Vec<ButtonV1>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TreatmentV1 {
+    pub at: Timestamp,
+    pub route: Option<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeV1 {
+    pub started: Timestamp,
+    pub intent: String,
+    pub disposition: Disposition,
+    pub reasons: Vec<String>,
+    pub answers: Vec<AnswerV1>,
+    pub severity: Option<u8>,
+    pub trend: Option<Trend>,
+    pub paged: Option<Disposition>,
+    pub followed_up: bool,
+    pub self_harm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerV1 {
+    pub intent: String,
+    pub question: String,
+    pub answer: YesNo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingV1 {
+    pub question: QuestionV1,
+    pub asked_at: Timestamp,
+    pub then: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QuestionV1 {
+    TreatmentTime,
+    TreatmentRoute,
+    ScreenAny { intent: String },
+    Screen { intent: String, index: usize },
+    Confirm { intent: String },
+    Severity { intent: String },
+    Trend { intent: String },
+    Reading { intent: String },
+    WhatFeelsWorse,
+    SafeNow,
+    ForgetConfirm,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ButtonV1 {
+    pub label: String,
+    pub data: String,
+}
+
+impl From<&Conversation> for ConversationRecord {
+    fn from(c: &Conversation) -> Self {
+        ConversationRecord::V1(ConversationV1 {
+            first_seen: c.first_seen,
+            treatment: c.treatment.map(|t| TreatmentV1 { at: t.at, route: t.route }),
+            check_ins_off: c.check_ins_off,
+            episode: c.episode.as_ref().map(|e| EpisodeV1 {
+                started: e.started,
+                intent: e.intent.clone(),
+                disposition: e.disposition,
+                reasons: e.reasons.clone(),
+                answers: e
+                    .answers
+                    .iter()
+                    .map(|a| AnswerV1 { intent: a.intent.clone(), question: a.question.clone(), answer: a.answer })
+                    .collect(),
+                severity: e.severity,
+                trend: e.trend,
+                paged: e.paged,
+                followed_up: e.followed_up,
+                self_harm: e.self_harm,
+            }),
+            pending: c.pending.as_ref().map(|p| PendingV1 {
+                question: QuestionV1::from(&p.question),
+                asked_at: p.asked_at,
+                then: p.then.clone(),
+            }),
+            queue: c.queue.clone(),
+            recent: c.recent.clone(),
+            offered: c.offered.iter().map(|b| ButtonV1 { label: b.label.clone(), data: b.data.clone() }).collect(),
+        })
+    }
+}
+
+impl From<ConversationRecord> for Conversation {
+    fn from(record: ConversationRecord) -> Self {
+        let ConversationRecord::V1(c) = record;
+        Conversation {
+            first_seen: c.first_seen,
+            treatment: c.treatment.map(|t| Treatment { at: t.at, route: t.route }),
+            check_ins_off: c.check_ins_off,
+            episode: c.episode.map(|e| Episode {
+                started: e.started,
+                intent: e.intent,
+                disposition: e.disposition,
+                reasons: e.reasons,
+                answers: e
+                    .answers
+                    .into_iter()
+                    .map(|a| ScreenAnswer { intent: a.intent, question: a.question, answer: a.answer })
+                    .collect(),
+                severity: e.severity,
+                trend: e.trend,
+                paged: e.paged,
+                followed_up: e.followed_up,
+                self_harm: e.self_harm,
+            }),
+            pending: c.pending.map(|p| Pending { question: p.question.into(), asked_at: p.asked_at, then: p.then }),
+            queue: c.queue,
+            recent: c.recent,
+            offered: c.offered.into_iter().map(|b| Button { label: b.label, data: b.data }).collect(),
+        }
+    }
+}
+
+impl From<&Question> for QuestionV1 {
+    fn from(q: &Question) -> Self {
+        match q.clone() {
+            Question::TreatmentTime => QuestionV1::TreatmentTime,
+            Question::TreatmentRoute => QuestionV1::TreatmentRoute,
+            Question::ScreenAny { intent } => QuestionV1::ScreenAny { intent },
+            Question::Screen { intent, index } => QuestionV1::Screen { intent, index },
+            Question::Confirm { intent } => QuestionV1::Confirm { intent },
+            Question::Severity { intent } => QuestionV1::Severity { intent },
+            Question::Trend { intent } => QuestionV1::Trend { intent },
+            Question::Reading { intent } => QuestionV1::Reading { intent },
+            Question::WhatFeelsWorse => QuestionV1::WhatFeelsWorse,
+            Question::SafeNow => QuestionV1::SafeNow,
+            Question::ForgetConfirm => QuestionV1::ForgetConfirm,
+        }
+    }
+}
+
+impl From<QuestionV1> for Question {
+    fn from(q: QuestionV1) -> Self {
+        match q {
+            QuestionV1::TreatmentTime => Question::TreatmentTime,
+            QuestionV1::TreatmentRoute => Question::TreatmentRoute,
+            QuestionV1::ScreenAny { intent } => Question::ScreenAny { intent },
+            QuestionV1::Screen { intent, index } => Question::Screen { intent, index },
+            QuestionV1::Confirm { intent } => Question::Confirm { intent },
+            QuestionV1::Severity { intent } => Question::Severity { intent },
+            QuestionV1::Trend { intent } => Question::Trend { intent },
+            QuestionV1::Reading { intent } => Question::Reading { intent },
+            QuestionV1::WhatFeelsWorse => Question::WhatFeelsWorse,
+            QuestionV1::SafeNow => Question::SafeNow,
+            QuestionV1::ForgetConfirm => Question::ForgetConfirm,
+        }
+    }
+}

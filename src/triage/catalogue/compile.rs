@@ -1,0 +1,594 @@
+//! Validation and compilation of the catalogue's files. Every problem is collected (never the
+//! first one only), each with its file, line and field, so a clinician can fix them in one go.
+
+use super::file::{IntentFile, LexiconFile, Text, TriggerFile};
+use super::lexicon::{alternation, prepare_pattern, Lexicon};
+use super::source::{CatalogueSource, SourceFile};
+use super::{
+    Catalogue, Group, Intent, Lasting, LastingOutcome, Origin, Raise, ReadingThresholds, ScreenOutcome, ScreenQuestion,
+    REQUIRED_INTENTS,
+};
+use crate::problem::{LineIndex, Problem};
+use crate::triage::disposition::Disposition;
+use crate::triage::matcher::classify;
+use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use std::collections::{HashMap, HashSet};
+
+/// The shared lexicon's file name inside the intents folder.
+pub const LEXICON_FILE: &str = "_lexicon.toml";
+/// How many examples and counter-examples each intent must carry.
+const MIN_EXAMPLES: usize = 8;
+const MIN_COUNTER_EXAMPLES: usize = 4;
+/// Compiled-program limits. The defaults are too small for a catalogue of hundreds of
+/// alternatives, and a lazy-DFA cache that is too small thrashes (measured: ~100x slower).
+const REGEX_SIZE_LIMIT: usize = 64 << 20;
+const DFA_SIZE_LIMIT: usize = 64 << 20;
+
+/// Reports problems against one file.
+struct FileReport<'a> {
+    path: &'a str,
+    lines: LineIndex,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl FileReport<'_> {
+    fn at(&mut self, text: &Text, field: impl Into<String>, reason: impl Into<String>) {
+        let line = self.lines.line_of(text.span().start);
+        self.problems.push(Problem::new(self.path, line, field, reason));
+    }
+
+    fn top(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.problems.push(Problem::new(self.path, 1, field, reason));
+    }
+
+    fn line(&self, text: &Text) -> usize {
+        self.lines.line_of(text.span().start)
+    }
+}
+
+/// Compiles every file it can; returns the catalogue when the lexicon and at least the
+/// structure of the intents could be built, and every problem found.
+pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let (lexicon_files, intent_files): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        source.files.iter().partition(|f| f.path.ends_with(LEXICON_FILE));
+
+    let lexicon_and_macros = match lexicon_files.as_slice() {
+        [file] => compile_lexicon(file, &mut problems),
+        [] => {
+            problems.push(Problem::new(LEXICON_FILE, 1, "file", "the lexicon file is missing"));
+            None
+        }
+        [_, extra @ ..] => {
+            for file in extra {
+                problems.push(Problem::new(&file.path, 1, "file", "more than one lexicon file"));
+            }
+            None
+        }
+    };
+    let empty = HashMap::new();
+    let macros = lexicon_and_macros.as_ref().map(|(_, m)| m).unwrap_or(&empty);
+
+    let mut drafts = Vec::new();
+    for file in intent_files {
+        if let Some(draft) = compile_intent(file, macros, &mut problems) {
+            drafts.push(draft);
+        }
+    }
+    check_ids(&drafts, &mut problems);
+
+    if intent_files_missing(source) {
+        problems.push(Problem::new("intents", 1, "files", "no intent files found"));
+    }
+    let Some((lexicon, _)) = lexicon_and_macros else {
+        return (None, problems);
+    };
+    let mut intents: Vec<Intent> = drafts.into_iter().map(|d| d.intent).collect();
+    intents.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut by_id = HashMap::new();
+    for (i, intent) in intents.iter().enumerate() {
+        by_id.entry(intent.id.clone()).or_insert(i);
+    }
+    let set = RegexSetBuilder::new(intents.iter().map(|i| i.pattern.as_str()))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build();
+    match set {
+        Ok(any_pattern) => (Some(Catalogue { intents, by_id, any_pattern, lexicon }), problems),
+        Err(e) => {
+            problems.push(Problem::new("intents", 1, "patterns", format!("the whole catalogue does not compile: {e}")));
+            (None, problems)
+        }
+    }
+}
+
+fn intent_files_missing(source: &CatalogueSource) -> bool {
+    !source.files.iter().any(|f| !f.path.ends_with(LEXICON_FILE))
+}
+
+/// Runs every intent's examples and counter-examples through the matcher.
+pub fn check_examples(catalogue: &Catalogue) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for intent in catalogue.intents() {
+        for (i, example) in intent.examples.iter().enumerate() {
+            let found = classify(catalogue, example);
+            if !found.asserts(&intent.id) {
+                problems.push(Problem::new(
+                    &intent.origin.path,
+                    intent.origin.example_lines[i],
+                    format!("examples[{i}]"),
+                    format!("does not match `{}`: {:?} (found: {})", intent.id, example, found.summary()),
+                ));
+            }
+        }
+        for (i, counter) in intent.counter_examples.iter().enumerate() {
+            let found = classify(catalogue, counter);
+            if found.asserts(&intent.id) {
+                problems.push(Problem::new(
+                    &intent.origin.path,
+                    intent.origin.counter_example_lines[i],
+                    format!("counter_examples[{i}]"),
+                    format!("matches `{}` but must not: {:?}", intent.id, counter),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Lexicon, HashMap<String, String>)> {
+    let mut report = FileReport { path: &file.path, lines: LineIndex::new(&file.contents), problems };
+    let raw: LexiconFile = match toml::from_str(&file.contents) {
+        Ok(raw) => raw,
+        Err(e) => {
+            report_toml_error(&mut report, &e);
+            return None;
+        }
+    };
+    let mut macros = HashMap::new();
+    for (name, value) in &raw.macros {
+        match value.as_str() {
+            Some(text) => {
+                macros.insert(name.clone(), text.to_string());
+            }
+            None => report.top(format!("macros.{name}"), "a macro must be a string"),
+        }
+    }
+    let before = report.problems.len();
+    let negation_before = trigger_regex(&mut report, &raw.negation, "negation", &macros, true);
+    let negation_after = trigger_regex(&mut report, &raw.negation, "negation", &macros, false);
+    let hypothetical_before = trigger_regex(&mut report, &raw.hypothetical, "hypothetical", &macros, true);
+    let hypothetical_after = trigger_regex(&mut report, &raw.hypothetical, "hypothetical", &macros, false);
+    let pseudo_list: Vec<Text> = raw.negation.pseudo.iter().chain(&raw.hypothetical.pseudo).cloned().collect();
+    let pseudo = pattern_list(&mut report, &pseudo_list, "pseudo", &macros);
+    let break_words: Vec<String> = raw
+        .scope
+        .breaks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| checked_pattern(&mut report, t, &format!("scope.breaks[{i}]"), &macros))
+        .collect();
+    let breaks = format!(r"[.,;:!?()\n]|\s-+\s|{}", alternation(break_words.iter().map(String::as_str)));
+    let breaks = build_regex(&mut report, &raw.scope.breaks.first().cloned(), "scope.breaks", &breaks);
+    if raw.negation.before.is_empty() {
+        report.top("negation.before", "needs at least one trigger");
+    }
+    if raw.hypothetical.before.is_empty() {
+        report.top("hypothetical.before", "needs at least one trigger");
+    }
+    if report.problems.len() > before {
+        return None;
+    }
+    let lexicon = Lexicon {
+        negation_before: negation_before.flatten()?,
+        negation_after: negation_after?,
+        hypothetical_before: hypothetical_before.flatten()?,
+        hypothetical_after: hypothetical_after?,
+        pseudo: pseudo?,
+        breaks: breaks?,
+        max_words_after_trigger: *raw.scope.max_words_after_trigger.get_ref() as usize,
+        max_words_before_trigger: *raw.scope.max_words_before_trigger.get_ref() as usize,
+    };
+    Some((lexicon, macros))
+}
+
+/// The regex of a trigger list's `before` or `after` phrases; `Some(None)` when the list is empty.
+fn trigger_regex(
+    report: &mut FileReport<'_>,
+    triggers: &TriggerFile,
+    section: &str,
+    macros: &HashMap<String, String>,
+    before: bool,
+) -> Option<Option<Regex>> {
+    let (list, side) = if before { (&triggers.before, "before") } else { (&triggers.after, "after") };
+    pattern_list(report, list, &format!("{section}.{side}"), macros)
+}
+
+/// One regex from a list of patterns; `Some(None)` for an empty list, `None` on a problem.
+fn pattern_list(
+    report: &mut FileReport<'_>,
+    list: &[Text],
+    field: &str,
+    macros: &HashMap<String, String>,
+) -> Option<Option<Regex>> {
+    let prepared: Vec<String> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| checked_pattern(report, t, &format!("{field}[{i}]"), macros))
+        .collect();
+    if prepared.len() < list.len() {
+        return None;
+    }
+    if prepared.is_empty() {
+        return Some(None);
+    }
+    let joined = alternation(prepared.iter().map(String::as_str));
+    build_regex(report, &list.first().cloned(), field, &joined).map(Some)
+}
+
+fn build_regex(report: &mut FileReport<'_>, at: &Option<Text>, field: &str, pattern: &str) -> Option<Regex> {
+    match RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT).build() {
+        Ok(re) => Some(re),
+        Err(e) => {
+            let reason = format!("does not compile: {}", one_line(&e.to_string()));
+            match at {
+                Some(text) => report.at(text, field, reason),
+                None => report.top(field, reason),
+            }
+            None
+        }
+    }
+}
+
+/// Expands macros and checks the syntax of one pattern; returns it prepared for compiling.
+fn checked_pattern(
+    report: &mut FileReport<'_>,
+    text: &Text,
+    field: &str,
+    macros: &HashMap<String, String>,
+) -> Option<String> {
+    let raw = text.get_ref();
+    if raw.trim().is_empty() {
+        report.at(text, field, "empty pattern");
+        return None;
+    }
+    let expanded = match expand_macros(raw, macros) {
+        Ok(expanded) => expanded,
+        Err(unknown) => {
+            report.at(text, field, format!("unknown macro `{{{unknown}}}`"));
+            return None;
+        }
+    };
+    let prepared = prepare_pattern(&expanded);
+    if let Err(e) = regex_syntax::Parser::new().parse(&prepared) {
+        report.at(text, field, format!("bad regex {raw:?}: {}", one_line(&e.to_string())));
+        return None;
+    }
+    if Regex::new(&prepared).is_ok_and(|re| re.is_match("")) {
+        report.at(text, field, format!("pattern {raw:?} matches empty text"));
+        return None;
+    }
+    Some(prepared)
+}
+
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces `{name}` with the macro's text; a name made of letters, digits and `_` that is not a
+/// macro is an error (regex repetitions like `{2,3}` are left alone).
+fn expand_macros(pattern: &str, macros: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}');
+        let name = close.map(|c| &after[..c]);
+        match name {
+            Some(name) if name.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(name.to_string());
+                }
+                let value = macros.get(name).ok_or_else(|| name.to_string())?;
+                out.push_str(&format!("(?:{value})"));
+                rest = &after[name.len() + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn report_toml_error(report: &mut FileReport<'_>, error: &toml::de::Error) {
+    let line = error.span().map(|s| report.lines.line_of(s.start)).unwrap_or(1);
+    let message = one_line(error.message());
+    let problem = Problem::new(report.path, line, "toml", message);
+    report.problems.push(problem);
+}
+
+/// An intent compiled from one file, with what is needed to check it against the others.
+struct Draft {
+    intent: Intent,
+    path: String,
+    id_line: usize,
+    references: Vec<Reference>,
+}
+
+/// A field that names another intent, checked once every file is read.
+struct Reference {
+    line: usize,
+    field: String,
+    target: String,
+}
+
+fn parse_disposition(report: &mut FileReport<'_>, text: &Text, field: &str) -> Option<Disposition> {
+    match text.get_ref().parse::<Disposition>() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            report.at(text, field, e.to_string());
+            None
+        }
+    }
+}
+
+fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems: &mut Vec<Problem>) -> Option<Draft> {
+    let mut report = FileReport { path: &file.path, lines: LineIndex::new(&file.contents), problems };
+    let raw: IntentFile = match toml::from_str(&file.contents) {
+        Ok(raw) => raw,
+        Err(e) => {
+            report_toml_error(&mut report, &e);
+            return None;
+        }
+    };
+    let before = report.problems.len();
+    let mut references = Vec::new();
+
+    let id = raw.id.get_ref().clone();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        report.at(&raw.id, "id", "must be lower-case letters, digits and `_`");
+    }
+    if raw.title.get_ref().trim().is_empty() {
+        report.at(&raw.title, "title", "must not be empty");
+    }
+    let group = Group::parse(raw.group.get_ref());
+    if group.is_none() {
+        report.at(
+            &raw.group,
+            "group",
+            format!(
+                "unknown group `{}` (expected acute, hours_days, long_term, red_flag, question or control)",
+                raw.group.get_ref()
+            ),
+        );
+    }
+    let disposition = parse_disposition(&mut report, &raw.disposition, "disposition");
+    if raw.red_flag && raw.confirm.as_ref().is_none_or(|c| c.get_ref().trim().is_empty()) {
+        report.at(&raw.id, "confirm", "a red flag needs a confirming question");
+    }
+    if raw.red_flag != (group == Some(Group::RedFlag)) {
+        report.at(&raw.group, "red_flag", "`red_flag = true` goes with `group = \"red_flag\"`, and only with it");
+    }
+    match &raw.advice {
+        Some(advice) if !advice.get_ref().trim().is_empty() => {}
+        Some(advice) => report.at(advice, "advice", "must not be empty"),
+        None => report.at(&raw.id, "advice", "missing advice"),
+    }
+
+    let mut prepared = Vec::new();
+    if raw.patterns.is_empty() {
+        report.at(&raw.id, "patterns", "an intent needs at least one pattern");
+    }
+    for (i, pattern) in raw.patterns.iter().enumerate() {
+        if let Some(p) = checked_pattern(&mut report, pattern, &format!("patterns[{i}]"), macros) {
+            prepared.push(p);
+        }
+    }
+
+    let mut raises = Vec::new();
+    for (i, raise) in raw.raise.iter().enumerate() {
+        let field = format!("raise[{i}]");
+        let to = parse_disposition(&mut report, &raise.to, &format!("{field}.to"));
+        if raise.when.is_empty() && !raise.with_high_reading {
+            report.at(&raise.to, format!("{field}.when"), "needs at least one pattern");
+        }
+        let mut when = Vec::new();
+        for (j, pattern) in raise.when.iter().enumerate() {
+            let field = format!("{field}.when[{j}]");
+            if let Some(p) = checked_pattern(&mut report, pattern, &field, macros) {
+                if let Some(re) = build_regex(&mut report, &Some(pattern.clone()), &field, &p) {
+                    when.push(re);
+                }
+            }
+        }
+        if let (Some(to), true) = (to, when.len() == raise.when.len()) {
+            raises.push(Raise {
+                when,
+                to,
+                reason: raise.reason.get_ref().clone(),
+                with_high_reading: raise.with_high_reading,
+            });
+        }
+    }
+
+    let mut lasting = Vec::new();
+    for (i, rule) in raw.lasting.iter().enumerate() {
+        let field = format!("lasting[{i}]");
+        let after = match humantime::parse_duration(rule.after.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                report.at(&rule.after, format!("{field}.after"), format!("not a duration like \"4h\" or \"2d\": {e}"));
+                None
+            }
+        };
+        let outcome = match (&rule.to, &rule.becomes) {
+            (Some(to), None) => parse_disposition(&mut report, to, &format!("{field}.to")).map(LastingOutcome::Raise),
+            (None, Some(target)) => {
+                references.push(Reference {
+                    line: report.line(target),
+                    field: format!("{field}.becomes"),
+                    target: target.get_ref().clone(),
+                });
+                Some(LastingOutcome::Becomes(target.get_ref().clone()))
+            }
+            _ => {
+                report.at(&rule.after, &field, "needs exactly one of `to` and `becomes`");
+                None
+            }
+        };
+        if let (Some(after), Some(outcome)) = (after, outcome) {
+            lasting.push(Lasting { after, outcome, reason: rule.reason.get_ref().clone() });
+        }
+    }
+
+    let readings = raw.readings.as_ref().and_then(|r| {
+        let to = parse_disposition(&mut report, &r.to, "readings.to")?;
+        Some(ReadingThresholds {
+            systolic_at_least: *r.systolic_at_least.get_ref(),
+            diastolic_at_least: *r.diastolic_at_least.get_ref(),
+            pulse_at_least: *r.pulse_at_least.get_ref(),
+            to,
+        })
+    });
+    if raw.raise.iter().any(|r| r.with_high_reading) && readings.is_none() {
+        report.at(&raw.id, "readings", "a raise rule `with_high_reading` needs a `[readings]` table");
+    }
+
+    let mut screen = Vec::new();
+    let mut screen_ids = HashSet::new();
+    for (i, question) in raw.screen.iter().enumerate() {
+        let field = format!("screen[{i}]");
+        let qid = question.id.get_ref();
+        if !screen_ids.insert(qid.clone()) {
+            report.at(&question.id, format!("{field}.id"), format!("duplicate question id `{qid}`"));
+        }
+        if question.ask.get_ref().trim().is_empty() {
+            report.at(&question.ask, format!("{field}.ask"), "must not be empty");
+        }
+        let on_yes = match (&question.yes, &question.yes_intent) {
+            (Some(yes), None) => parse_disposition(&mut report, yes, &format!("{field}.yes")).map(ScreenOutcome::Raise),
+            (None, Some(target)) => {
+                references.push(Reference {
+                    line: report.line(target),
+                    field: format!("{field}.yes_intent"),
+                    target: target.get_ref().clone(),
+                });
+                Some(ScreenOutcome::Intent(target.get_ref().clone()))
+            }
+            _ => {
+                report.at(&question.id, &field, "needs exactly one of `yes` and `yes_intent`");
+                None
+            }
+        };
+        if let Some(on_yes) = on_yes {
+            screen.push(ScreenQuestion { id: qid.clone(), ask: question.ask.get_ref().clone(), on_yes });
+        }
+    }
+
+    if raw.examples.len() < MIN_EXAMPLES {
+        report.at(&raw.id, "examples", format!("has {}, needs at least {MIN_EXAMPLES}", raw.examples.len()));
+    }
+    if raw.counter_examples.len() < MIN_COUNTER_EXAMPLES {
+        report.at(
+            &raw.id,
+            "counter_examples",
+            format!("has {}, needs at least {MIN_COUNTER_EXAMPLES}", raw.counter_examples.len()),
+        );
+    }
+
+    let exclude = pattern_list(&mut report, &raw.exclude, "exclude", macros);
+    let joined = alternation(prepared.iter().map(String::as_str));
+    let pattern = build_regex(&mut report, &raw.patterns.first().cloned(), "patterns", &joined);
+    let id_line = report.line(&raw.id);
+    if report.problems.len() > before {
+        return None;
+    }
+    let (group, disposition, pattern, exclude) = (group?, disposition?, pattern?, exclude?);
+    let intent = Intent {
+        id,
+        title: raw.title.get_ref().clone(),
+        group,
+        disposition,
+        red_flag: raw.red_flag,
+        confirm: raw.confirm.map(|c| c.into_inner()),
+        raises,
+        lasting,
+        readings,
+        screen,
+        ask_severity: raw.ask_severity,
+        advice: raw.advice.map(|a| a.into_inner()).unwrap_or_default(),
+        examples: raw.examples.iter().map(|e| e.get_ref().clone()).collect(),
+        counter_examples: raw.counter_examples.iter().map(|e| e.get_ref().clone()).collect(),
+        pattern,
+        exclude,
+        origin: Origin {
+            path: file.path.clone(),
+            example_lines: raw.examples.iter().map(|e| report.line(e)).collect(),
+            counter_example_lines: raw.counter_examples.iter().map(|e| report.line(e)).collect(),
+        },
+    };
+    Some(Draft { intent, path: file.path.clone(), id_line, references })
+}
+
+/// Duplicate ids, references to unknown intents, and intents the engine needs but lacks.
+fn check_ids(drafts: &[Draft], problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for draft in drafts {
+        let stem = draft.path.rsplit(['/', '\\']).next().unwrap_or("").trim_end_matches(".toml");
+        if stem != draft.intent.id {
+            problems.push(Problem::new(
+                &draft.path,
+                draft.id_line,
+                "id",
+                format!("`{}` differs from the file name `{stem}.toml`", draft.intent.id),
+            ));
+        }
+        if let Some(first) = seen.insert(&draft.intent.id, &draft.path) {
+            problems.push(Problem::new(
+                &draft.path,
+                draft.id_line,
+                "id",
+                format!("duplicate id `{}` (also in {first})", draft.intent.id),
+            ));
+        }
+    }
+    for draft in drafts {
+        for reference in &draft.references {
+            if !seen.contains_key(reference.target.as_str()) {
+                problems.push(Problem::new(
+                    &draft.path,
+                    reference.line,
+                    &reference.field,
+                    format!("unknown intent `{}`", reference.target),
+                ));
+            }
+        }
+    }
+    for required in REQUIRED_INTENTS {
+        if !seen.contains_key(required) {
+            problems.push(Problem::new(
+                &format!("intents/{required}.toml"),
+                1,
+                "id",
+                format!("the intent `{required}` is required by the engine and missing"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macros_expand_and_repetitions_survive() {
+        let macros = HashMap::from([("gap".to_string(), r"\w+ ".to_string())]);
+        assert_eq!(expand_macros("a {gap}{0,2}b", &macros).unwrap(), r"a (?:\w+ ){0,2}b");
+        assert_eq!(expand_macros("x{2,3}", &macros).unwrap(), "x{2,3}");
+        assert_eq!(expand_macros("{nope}", &macros), Err("nope".to_string()));
+    }
+}

@@ -1,0 +1,76 @@
+//! The compiled lexicon: negation and hypothetical trigger phrases, the words that end their
+//! scope, and the pattern macros, all from `intents/_lexicon.toml`.
+
+use regex::Regex;
+
+/// Trigger regexes and scope limits, compiled once.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    pub(crate) negation_before: Regex,
+    pub(crate) negation_after: Option<Regex>,
+    pub(crate) hypothetical_before: Regex,
+    pub(crate) hypothetical_after: Option<Regex>,
+    /// Phrases that contain a trigger word without being a trigger; triggers inside them are ignored.
+    pub(crate) pseudo: Option<Regex>,
+    /// Punctuation and words that end a trigger's scope.
+    pub(crate) breaks: Regex,
+    pub(crate) max_words_after_trigger: usize,
+    pub(crate) max_words_before_trigger: usize,
+}
+
+/// Rewrites a pattern as written by a clinician into the form compiled against folded text:
+/// letters lower-cased (folded text has no capitals), `\b`, `\w` and `\W` made ASCII (folded
+/// text is ASCII, and ASCII classes keep the fast DFA engine usable), and the whole pattern held
+/// to word boundaries.
+pub(crate) fn prepare_pattern(pattern: &str) -> String {
+    let mut body = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            body.push(ch.to_ascii_lowercase());
+            continue;
+        }
+        match chars.next() {
+            Some('b') => body.push_str(r"(?-u:\b)"),
+            Some('w') => body.push_str("[0-9a-z_]"),
+            Some('W') => body.push_str("[^0-9a-z_]"),
+            Some(other) => {
+                body.push('\\');
+                body.push(other);
+            }
+            None => body.push('\\'),
+        }
+    }
+    format!(r"(?-u:\b)(?:{body})(?-u:\b)")
+}
+
+/// Joins several prepared patterns into one alternation.
+pub(crate) fn alternation<'a>(patterns: impl IntoIterator<Item = &'a str>) -> String {
+    let parts: Vec<&str> = patterns.into_iter().collect();
+    if parts.is_empty() {
+        // Matches nothing: an empty class.
+        return r"[^\s\S]".to_string();
+    }
+    parts.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_lowercased_and_bounded() {
+        let prepared = prepare_pattern(r"BP\s*\d+");
+        let re = Regex::new(&prepared).unwrap();
+        assert!(re.is_match("my bp 180"));
+        assert!(!re.is_match("abp 180"));
+        assert!(prepare_pattern(r"\D").contains(r"\D"));
+    }
+
+    #[test]
+    fn ascii_word_classes() {
+        let re = Regex::new(&prepare_pattern(r"dizz\w*")).unwrap();
+        assert!(re.is_match("so dizzy now"));
+        assert!(!re.is_match("undizzy"));
+    }
+}

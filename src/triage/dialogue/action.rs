@@ -1,0 +1,95 @@
+//! What the engine asks its adapter to do after a step: replies, pages, follow-ups, check-in
+//! schedule changes, data deletion, and audit records.
+
+use super::state::{Route, ScreenAnswer, Trend};
+use crate::triage::disposition::Disposition;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One button: the label shown and the data sent back when it is pressed (at most 64 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+impl Button {
+    pub fn new(label: impl Into<String>, data: impl Into<String>) -> Self {
+        Self { label: label.into(), data: data.into() }
+    }
+}
+
+/// A message to the patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub buttons: Vec<Button>,
+    /// An emergency instruction: sent ahead of everything else, never queued behind routine traffic.
+    pub urgent: bool,
+}
+
+/// A page to the on-call clinician, with everything the specification's alert must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub disposition: Disposition,
+    pub intent: String,
+    pub intent_title: String,
+    pub reasons: Vec<String>,
+    pub answers: Vec<ScreenAnswer>,
+    pub severity: Option<u8>,
+    pub trend: Option<Trend>,
+    pub since_treatment: Option<Duration>,
+    pub route: Option<Route>,
+    pub recent_messages: Vec<String>,
+    /// When the episode began: with the patient it identifies the incident.
+    pub episode_started: Timestamp,
+}
+
+/// A case for the clinic's next-business-day follow-up queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub intent: String,
+    pub intent_title: String,
+    pub reasons: Vec<String>,
+    pub severity: Option<u8>,
+    pub trend: Option<Trend>,
+    pub recent_messages: Vec<String>,
+}
+
+/// An auditable event, without patient text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// What the adapter must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Reply(Reply),
+    Escalate(Box<Alert>),
+    FollowUp(FollowUp),
+    /// A treatment was recorded: schedule check-ins after it (replacing earlier ones).
+    ScheduleCheckIns {
+        treated_at: Timestamp,
+    },
+    /// The patient opted out of (`false`) or back into (`true`) check-ins.
+    CheckIns {
+        enabled: bool,
+    },
+    /// Delete everything about this patient (confirmed `/forget`).
+    Forget,
+    Record(AuditEvent),
+}
+
+impl Action {
+    /// The reply, if this action is one.
+    pub fn as_reply(&self) -> Option<&Reply> {
+        match self {
+            Action::Reply(reply) => Some(reply),
+            _ => None,
+        }
+    }
+}
