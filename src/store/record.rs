@@ -3,7 +3,7 @@
 //! version in the data (`"v": 1`); reading an unknown version is an error, never a guess.
 
 use crate::triage::dialogue::{
-    Button, Conversation, Episode, Pending, Question, Route, ScreenAnswer, Treatment, Trend, YesNo,
+    Button, Conversation, Episode, Pending, Question, Queued, Route, ScreenAnswer, Treatment, Trend, YesNo,
 };
 use crate::triage::Disposition;
 use jiff::Timestamp;
@@ -22,11 +22,13 @@ pub struct ConversationV1 {
     pub first_seen: Option<Timestamp>,
     pub treatment: Option<TreatmentV1>,
     #[serde(default)]
+    pub treatment_asked: bool,
+    #[serde(default)]
     pub check_ins_off: bool,
     pub episode: Option<EpisodeV1>,
     pub pending: Option<PendingV1>,
     #[serde(default)]
-    pub queue: Vec<String>,
+    pub queue: Vec<QueuedV1>,
     #[serde(default)]
     pub recent: Vec<String>,
     #[serde(default)]
@@ -48,9 +50,17 @@ pub struct EpisodeV1 {
     pub answers: Vec<AnswerV1>,
     pub severity: Option<u8>,
     pub trend: Option<Trend>,
+    pub current: Disposition,
     pub paged: Option<Disposition>,
-    pub followed_up: bool,
+    pub followed_up: Vec<String>,
     pub self_harm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QueuedV1 {
+    Intent { intent: String, disposition: Disposition },
+    Confirm { intent: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,14 +80,30 @@ pub struct PendingV1 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QuestionV1 {
-    TreatmentTime,
+    TreatmentTime {
+        #[serde(default)]
+        route: Option<Route>,
+    },
     TreatmentRoute,
-    ScreenAny { intent: String },
-    Screen { intent: String, index: usize },
-    Confirm { intent: String },
-    Severity { intent: String },
-    Trend { intent: String },
-    Reading { intent: String },
+    ScreenAny {
+        intent: String,
+    },
+    Screen {
+        intent: String,
+        index: usize,
+    },
+    Confirm {
+        intent: String,
+    },
+    Severity {
+        intent: String,
+    },
+    Trend {
+        intent: String,
+    },
+    Reading {
+        intent: String,
+    },
     WhatFeelsWorse,
     SafeNow,
     ForgetConfirm,
@@ -94,6 +120,7 @@ impl From<&Conversation> for ConversationRecord {
         ConversationRecord::V1(ConversationV1 {
             first_seen: c.first_seen,
             treatment: c.treatment.map(|t| TreatmentV1 { at: t.at, route: t.route }),
+            treatment_asked: c.treatment_asked,
             check_ins_off: c.check_ins_off,
             episode: c.episode.as_ref().map(|e| EpisodeV1 {
                 started: e.started,
@@ -107,8 +134,9 @@ impl From<&Conversation> for ConversationRecord {
                     .collect(),
                 severity: e.severity,
                 trend: e.trend,
+                current: e.current,
                 paged: e.paged,
-                followed_up: e.followed_up,
+                followed_up: e.followed_up.clone(),
                 self_harm: e.self_harm,
             }),
             pending: c.pending.as_ref().map(|p| PendingV1 {
@@ -116,7 +144,16 @@ impl From<&Conversation> for ConversationRecord {
                 asked_at: p.asked_at,
                 then: p.then.clone(),
             }),
-            queue: c.queue.clone(),
+            queue: c
+                .queue
+                .iter()
+                .map(|q| match q {
+                    Queued::Intent(id, disposition) => {
+                        QueuedV1::Intent { intent: id.clone(), disposition: *disposition }
+                    }
+                    Queued::Confirm(id) => QueuedV1::Confirm { intent: id.clone() },
+                })
+                .collect(),
             recent: c.recent.clone(),
             offered: c.offered.iter().map(|b| ButtonV1 { label: b.label.clone(), data: b.data.clone() }).collect(),
         })
@@ -129,6 +166,7 @@ impl From<ConversationRecord> for Conversation {
         Conversation {
             first_seen: c.first_seen,
             treatment: c.treatment.map(|t| Treatment { at: t.at, route: t.route }),
+            treatment_asked: c.treatment_asked,
             check_ins_off: c.check_ins_off,
             episode: c.episode.map(|e| Episode {
                 started: e.started,
@@ -142,12 +180,20 @@ impl From<ConversationRecord> for Conversation {
                     .collect(),
                 severity: e.severity,
                 trend: e.trend,
+                current: e.current,
                 paged: e.paged,
                 followed_up: e.followed_up,
                 self_harm: e.self_harm,
             }),
             pending: c.pending.map(|p| Pending { question: p.question.into(), asked_at: p.asked_at, then: p.then }),
-            queue: c.queue,
+            queue: c
+                .queue
+                .into_iter()
+                .map(|q| match q {
+                    QueuedV1::Intent { intent, disposition } => Queued::Intent(intent, disposition),
+                    QueuedV1::Confirm { intent } => Queued::Confirm(intent),
+                })
+                .collect(),
             recent: c.recent,
             offered: c.offered.into_iter().map(|b| Button { label: b.label, data: b.data }).collect(),
         }
@@ -157,7 +203,7 @@ impl From<ConversationRecord> for Conversation {
 impl From<&Question> for QuestionV1 {
     fn from(q: &Question) -> Self {
         match q.clone() {
-            Question::TreatmentTime => QuestionV1::TreatmentTime,
+            Question::TreatmentTime { route } => QuestionV1::TreatmentTime { route },
             Question::TreatmentRoute => QuestionV1::TreatmentRoute,
             Question::ScreenAny { intent } => QuestionV1::ScreenAny { intent },
             Question::Screen { intent, index } => QuestionV1::Screen { intent, index },
@@ -175,7 +221,7 @@ impl From<&Question> for QuestionV1 {
 impl From<QuestionV1> for Question {
     fn from(q: QuestionV1) -> Self {
         match q {
-            QuestionV1::TreatmentTime => Question::TreatmentTime,
+            QuestionV1::TreatmentTime { route } => Question::TreatmentTime { route },
             QuestionV1::TreatmentRoute => Question::TreatmentRoute,
             QuestionV1::ScreenAny { intent } => Question::ScreenAny { intent },
             QuestionV1::Screen { intent, index } => Question::Screen { intent, index },

@@ -130,21 +130,17 @@ fn decide(
     let mut disposition = intent.disposition;
     let mut reasons = Vec::new();
     if found.stance.is_asserted() {
-        if let Some(elapsed) = elapsed {
-            let mut rules: Vec<_> = intent.lasting.iter().filter(|r| elapsed >= r.after).collect();
-            rules.sort_by_key(|r| std::cmp::Reverse(r.after));
-            if let Some(rule) = rules.first() {
-                match &rule.outcome {
-                    LastingOutcome::Raise(to) => disposition = disposition.max(*to),
-                    LastingOutcome::Becomes(target) => {
-                        if let Some(target) = catalogue.get(target) {
-                            intent = target;
-                            disposition = target.disposition;
-                        }
+        if let Some(rule) = elapsed.and_then(|elapsed| intent.lasting_at(elapsed)) {
+            match &rule.outcome {
+                LastingOutcome::Raise(to) => disposition = disposition.max(*to),
+                LastingOutcome::Becomes(target) => {
+                    if let Some(target) = catalogue.get(target) {
+                        intent = target;
+                        disposition = target.disposition;
                     }
                 }
-                reasons.push(rule.reason.clone());
             }
+            reasons.push(rule.reason.clone());
         }
         let high_reading = intent.readings.is_some_and(|t| {
             let (systolic, diastolic, pulse) = readings.peaks();

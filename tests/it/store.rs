@@ -2,7 +2,7 @@
 
 use aftercare::store::{MemoryStore, PatientId, SledStore, Store};
 use aftercare::triage::dialogue::{
-    AuditEvent, Button, Conversation, Episode, Pending, Question, Route, ScreenAnswer, Treatment, Trend, YesNo,
+    AuditEvent, Button, Conversation, Episode, Pending, Question, Queued, Route, ScreenAnswer, Treatment, Trend, YesNo,
 };
 use aftercare::triage::Disposition;
 use jiff::Timestamp;
@@ -16,6 +16,7 @@ fn full_conversation() -> Conversation {
     Conversation {
         first_seen: Some(at("2026-06-10T10:00:00Z")),
         treatment: Some(Treatment { at: at("2026-06-10T09:00:00Z"), route: Some(Route::NasalSpray) }),
+        treatment_asked: true,
         check_ins_off: true,
         episode: Some(Episode {
             started: at("2026-06-10T10:05:00Z"),
@@ -25,8 +26,9 @@ fn full_conversation() -> Conversation {
             answers: vec![ScreenAnswer { intent: "dizziness".into(), question: "Fell?".into(), answer: YesNo::Unsure }],
             severity: Some(7),
             trend: Some(Trend::Worse),
+            current: Disposition::SelfCare,
             paged: Some(Disposition::Urgent),
-            followed_up: true,
+            followed_up: vec!["bladder_urinary".into()],
             self_harm: false,
         }),
         pending: Some(Pending {
@@ -34,7 +36,7 @@ fn full_conversation() -> Conversation {
             asked_at: at("2026-06-10T10:06:00Z"),
             then: Some("headache".into()),
         }),
-        queue: vec!["headache".into()],
+        queue: vec![Queued::Intent("headache".into(), Disposition::SelfCare), Queued::Confirm("chest_cardiac".into())],
         recent: vec!["I fell over".into(), "héllo 😴".into()],
         offered: vec![Button::new("Yes", "yes")],
     }

@@ -160,6 +160,12 @@ impl Intent {
         &self.pattern
     }
 
+    /// The time rule that applies `elapsed` after treatment: the one with the longest `after`
+    /// that has been reached.
+    pub fn lasting_at(&self, elapsed: Duration) -> Option<&Lasting> {
+        self.lasting.iter().filter(|rule| elapsed >= rule.after).max_by_key(|rule| rule.after)
+    }
+
     /// Where mentions of the intent do not count.
     pub(crate) fn exclude(&self) -> Option<&Regex> {
         self.exclude.as_ref()

@@ -19,12 +19,12 @@ fn regex(pattern: &str) -> Regex {
 
 static UNSURE: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"^(?:not (?:sure|certain)|unsure|maybe|i think so|i think|possibly|probably|dunno|dont know|idk|kind of|kinda|sort of|sorta|perhaps|might be|i guess|hard to say|no idea|not sure tbh)(?-u:\b)",
+        r"^(?:(?:um+|erm+|hm+|well|honestly|tbh|i mean)\s+)?(?:(?:im|i am|i m)\s+)?(?:not (?:sure|certain)|unsure|maybe|i think so|i think|possibly|probably|dunno|i dunno|(?:i )?(?:dont|do not) know|(?:i )?(?:cant|cannot) (?:tell|say)|idk|kind of|kinda|sort of|sorta|perhaps|might be|i guess|hard to say|no idea)(?-u:\b)",
     )
 });
 static NO: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"^(?:no|nope|nah|nay|n|not really|not at all|i dont|im not|i havent|i wasnt|i didnt|none|nothing|never|negative|no way|not now|not that i know)(?-u:\b)|^-1$",
+        r"^(?:no|nope|nah|nay|n|not really|not at all|i dont|im not|i am not|i m not|i havent|i have not|i wasnt|i didnt|none|nothing|never|negative|no way|not now|not that i know)(?-u:\b)|^-1$",
     )
 });
 static YES: LazyLock<Regex> = LazyLock::new(|| {
@@ -198,6 +198,23 @@ fn amount(word: &str) -> Option<f64> {
     })
 }
 
+static TREATMENT_REPORT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?-u:\b)(?:had|got|did|done|finished|took|taken|came back from|home from|back from|after) (?:my |the |a |an |our |his |her )?(?:\w+ )?(?:ketamine |esketamine |spravato )?(?:infusion|session|treatment|spray|dose|injection|shot|troche|lozenge|appointment)s?(?-u:\b)",
+    )
+});
+
+/// A new treatment reported in passing: "I had my infusion today at 2pm", "back from my session
+/// an hour ago". Both a treatment and a readable time are needed.
+pub fn treatment_report(text: &str, now: Timestamp, tz: &TimeZone) -> Option<(Timestamp, Option<Route>)> {
+    let folded = FoldedText::new(text);
+    if !TREATMENT_REPORT.is_match(folded.as_str()) {
+        return None;
+    }
+    let at = when(text, now, tz)?;
+    Some((at, route(text)))
+}
+
 /// When something happened, from "2 hours ago", "this morning", "yesterday at 3pm", "at 14:00",
 /// "last night", "just now"; interpreted in the clinic's time zone and never in the future.
 pub fn when(text: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
@@ -278,10 +295,12 @@ mod tests {
         for yes in ["yes", "Yeah", "yep!", "y", "I do", "👍", "sure, it hurts"] {
             assert_eq!(yes_no(yes), Some(YesNo::Yes), "{yes}");
         }
-        for no in ["no", "Nope", "nah", "not really", "NO.", "none at all", "I don't think so"] {
+        for no in ["no", "Nope", "nah", "not really", "NO.", "none at all", "I don't think so", "I am not safe"] {
             assert_eq!(yes_no(no), Some(YesNo::No), "{no}");
         }
-        for unsure in ["not sure", "maybe", "I think so", "dunno", "kinda"] {
+        for unsure in
+            ["not sure", "maybe", "I think so", "dunno", "kinda", "I'm not sure", "I don't know", "um not sure"]
+        {
             assert_eq!(yes_no(unsure), Some(YesNo::Unsure), "{unsure}");
         }
         assert_eq!(yes_no("the room is spinning"), None);
@@ -319,6 +338,17 @@ mod tests {
         assert_eq!(route("a shot in my arm"), Some(Route::Injection));
         assert_eq!(route("troche"), Some(Route::Oral));
         assert_eq!(route("hello"), None);
+    }
+
+    #[test]
+    fn treatment_reports() {
+        let tz = TimeZone::get("Europe/London").unwrap();
+        let now: Timestamp = "2026-06-10T14:00:00Z".parse().unwrap();
+        let (at, route) = treatment_report("I had my infusion today at 2pm", now, &tz).unwrap();
+        assert_eq!((at.to_string(), route), ("2026-06-10T13:00:00Z".to_string(), Some(Route::IvInfusion)));
+        assert!(treatment_report("had my nasal spray 2 hours ago and feel sick", now, &tz).is_some());
+        assert_eq!(treatment_report("my infusion is on thursday", now, &tz), None);
+        assert_eq!(treatment_report("I feel dizzy since 2pm", now, &tz), None);
     }
 
     #[test]

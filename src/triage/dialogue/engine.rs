@@ -15,9 +15,9 @@ use super::action::{Action, Alert, AuditEvent, Button, FollowUp, Reply};
 use super::answers;
 use super::input::{Command, Input};
 use super::settings::Settings;
-use super::state::{Conversation, Episode, Pending, Question, ScreenAnswer, Treatment, YesNo};
+use super::state::{Conversation, Episode, Pending, Question, Queued, ScreenAnswer, Treatment, YesNo};
 use super::wording;
-use crate::triage::catalogue::{Group, Intent, ScreenOutcome};
+use crate::triage::catalogue::{Group, Intent, LastingOutcome, ScreenOutcome};
 use crate::triage::classification::Classification;
 use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify_with;
@@ -80,14 +80,6 @@ impl<'a> Engine<'a> {
         turn.run(input);
         Step { conversation: turn.c, actions: turn.actions }
     }
-}
-
-/// A queued intent from the same message, with the disposition the message gave it.
-#[derive(Debug, Clone)]
-struct Queued {
-    intent: String,
-    disposition: Disposition,
-    reasons: Vec<String>,
 }
 
 /// How far a symptom's questions have got, in the order they are asked.
@@ -171,6 +163,9 @@ impl Turn<'_> {
     }
 
     fn ask(&mut self, question: Question, text: impl Into<String>, buttons: Vec<Button>, then: Option<String>) {
+        if matches!(question, Question::TreatmentTime { .. }) {
+            self.c.treatment_asked = true;
+        }
         self.c.pending = Some(Pending { question, asked_at: self.now, then });
         self.reply(text, buttons);
     }
@@ -204,15 +199,17 @@ impl Turn<'_> {
             answers: Vec::new(),
             severity: None,
             trend: None,
+            current: Disposition::None,
             paged: None,
-            followed_up: false,
+            followed_up: Vec::new(),
             self_harm: false,
         })
     }
 
-    /// Raises the episode to at least `disposition` for `intent` (never lowers it).
+    /// Raises the current intent and the episode to at least `disposition` (never lowers them).
     fn raise(&mut self, intent: &str, disposition: Disposition, reasons: &[String]) {
         let episode = self.episode(intent);
+        episode.current = episode.current.max(disposition);
         if disposition > episode.disposition {
             episode.disposition = disposition;
             episode.intent = intent.to_string();
@@ -246,6 +243,14 @@ impl Turn<'_> {
             self.escalate(&id, disposition, &reasons);
             return;
         }
+        if let Some((at, route)) = answers::treatment_report(text, self.now, &self.settings().time_zone) {
+            self.note_treatment(at, route);
+            if matches!(self.c.pending.as_ref().map(|p| &p.question), Some(Question::TreatmentTime { .. })) {
+                let then = self.c.pending.take().and_then(|p| p.then);
+                self.resume(then, &Question::TreatmentTime { route: None });
+                return;
+            }
+        }
         if self.c.episode.as_ref().is_some_and(|e| e.self_harm) && DISMISSAL.is_match(FoldedText::new(text).as_str()) {
             self.reply(wording::still_with_you(self.settings()), Vec::new());
             return;
@@ -264,8 +269,8 @@ impl Turn<'_> {
                 return;
             }
             // A new symptom or question: handle it, and come back to the one we were on.
-            if let Some(intent) = pending.question.intent() {
-                self.c.queue.insert(0, intent.to_string());
+            if let Some(item) = self.interrupted(&pending) {
+                self.c.queue.insert(0, item);
             }
             self.c.pending = None;
         }
@@ -326,7 +331,8 @@ impl Turn<'_> {
                 }
                 None => {
                     let buttons = wording::treatment_time_buttons();
-                    self.ask(Question::TreatmentTime, wording::TREATMENT_TIME_QUESTION, buttons, None);
+                    let question = Question::TreatmentTime { route: answers::route(argument) };
+                    self.ask(question, wording::TREATMENT_TIME_QUESTION, buttons, None);
                 }
             },
         }
@@ -334,28 +340,49 @@ impl Turn<'_> {
 
     // ----- classification to intents -----
 
+    /// Handles what a message says: red flags to confirm first, then the asserted intents, most
+    /// urgent first; what is not handled now goes ahead of anything already waiting.
     fn handle(&mut self, found: &Classification) {
         let ranked = found.ranked();
         let has_clinical = ranked.iter().any(|m| self.intent(&m.id).is_some_and(|i| i.group != Group::Control));
-        let mut queue: Vec<Queued> = ranked
-            .iter()
-            // A greeting or thanks next to a symptom needs no answer of its own.
-            .filter(|m| !(has_clinical && (m.id == ids::GREETING || m.id == ids::THANKS)))
-            .map(|m| Queued { intent: m.id.clone(), disposition: m.disposition, reasons: m.reasons.clone() })
-            .collect();
-        if let Some(red_flag) = found.confirm.first() {
-            let existing: Vec<String> = queue.iter().map(|q| q.intent.clone()).collect();
-            self.c.queue = existing;
-            self.ask_confirm(red_flag);
+        let has_symptom = ranked.iter().any(|m| self.intent(&m.id).is_some_and(|i| i.group.is_symptom()));
+        if has_symptom && ranked.iter().any(|m| m.id == ids::HUMAN) {
+            // Asking for a person while unwell: a clinician calls (spec: `human` with distress).
+            self.escalate(ids::HUMAN, Disposition::Urgent, &["asked for a person while unwell".to_string()]);
             return;
         }
-        if queue.is_empty() {
+        let mut items: Vec<Queued> = found.confirm.iter().map(|id| Queued::Confirm(id.clone())).collect();
+        let asserted = ranked
+            .iter()
+            // A greeting or thanks next to a symptom needs no answer of its own.
+            .filter(|m| !(has_clinical && (m.id == ids::GREETING || m.id == ids::THANKS)));
+        items.extend(asserted.map(|m| Queued::Intent(m.id.clone(), m.disposition)));
+        if items.is_empty() {
             self.fallback();
             return;
         }
-        let first = queue.remove(0);
-        self.c.queue = queue.into_iter().map(|q| q.intent).collect();
-        self.start(&first.intent, first.disposition, &first.reasons);
+        let first = items.remove(0);
+        items.append(&mut self.c.queue);
+        self.c.queue = items;
+        match first {
+            Queued::Confirm(id) => self.ask_confirm(&id),
+            Queued::Intent(id, disposition) => {
+                let reasons = ranked.iter().find(|m| m.id == id).map(|m| m.reasons.clone()).unwrap_or_default();
+                self.start(&id, disposition, &reasons);
+            }
+        }
+    }
+
+    /// What to come back to after the patient interrupted `pending` with something new.
+    fn interrupted(&self, pending: &Pending) -> Option<Queued> {
+        let disposition = self.c.episode.as_ref().map_or(Disposition::None, |e| e.current);
+        match &pending.question {
+            Question::Confirm { intent } => Some(Queued::Confirm(intent.clone())),
+            question => {
+                let intent = question.intent().map(str::to_string).or_else(|| pending.then.clone())?;
+                Some(Queued::Intent(intent, disposition))
+            }
+        }
     }
 
     fn fallback(&mut self) {
@@ -391,6 +418,7 @@ impl Turn<'_> {
             }
             Group::Control => self.control(id),
             _ => {
+                self.episode(id).current = Disposition::None;
                 self.raise(id, disposition, reasons);
                 self.continue_symptom(&intent, None);
             }
@@ -410,7 +438,7 @@ impl Turn<'_> {
         // How far the symptom has got, and the next screen question to ask.
         let (done, next_screen) = match after {
             None => (Progress::Nothing, 0),
-            Some(Question::TreatmentTime | Question::TreatmentRoute) => (Progress::Time, 0),
+            Some(Question::TreatmentTime { .. } | Question::TreatmentRoute) => (Progress::Time, 0),
             Some(Question::Reading { .. }) => (Progress::Reading, 0),
             Some(Question::ScreenAny { .. }) => (Progress::Screens, intent.screen.len()),
             Some(Question::Screen { index, .. }) => (Progress::Screens, index + 1),
@@ -419,7 +447,7 @@ impl Turn<'_> {
         };
         if done < Progress::Time && !intent.lasting.is_empty() && self.c.treatment.is_none() {
             let buttons = wording::treatment_time_buttons();
-            self.ask(Question::TreatmentTime, wording::TREATMENT_TIME_QUESTION, buttons, Some(id));
+            self.ask(Question::TreatmentTime { route: None }, wording::TREATMENT_TIME_QUESTION, buttons, Some(id));
             return;
         }
         let message_has_reading =
@@ -459,6 +487,25 @@ impl Turn<'_> {
 
     /// Gives the advice and the outcome of a symptom, then moves on to the next queued intent.
     fn finish(&mut self, intent: &Intent) {
+        // The time since treatment may have been learned during the questions.
+        if let Some(rule) = self.c.since_treatment(self.now).and_then(|since| intent.lasting_at(since)) {
+            let reason = rule.reason.clone();
+            match &rule.outcome {
+                LastingOutcome::Raise(to) => self.raise(&intent.id, *to, &[reason]),
+                LastingOutcome::Becomes(target) if *target != intent.id => {
+                    if let Some(target) = self.intent(target).cloned() {
+                        self.raise(&target.id, target.disposition, &[reason]);
+                        self.finish_with(&target);
+                        return;
+                    }
+                }
+                LastingOutcome::Becomes(_) => {}
+            }
+        }
+        self.finish_with(intent);
+    }
+
+    fn finish_with(&mut self, intent: &Intent) {
         let (severity, trend) = self.c.episode.as_ref().map_or((None, None), |e| (e.severity, e.trend));
         let past_window = self.past_expected_window(intent);
         if severity.is_some_and(|s| s >= 8) || (trend == Some(super::state::Trend::Worse) && past_window) {
@@ -469,19 +516,18 @@ impl Turn<'_> {
             };
             self.raise(&intent.id, Disposition::ContactClinic, &[reason.to_string()]);
         }
-        let disposition = self.c.disposition();
-        if disposition.pages_on_call() {
+        let current = self.c.episode.as_ref().map_or(intent.disposition, |e| e.current);
+        if current.pages_on_call() {
             let reasons = self.c.episode.as_ref().map(|e| e.reasons.clone()).unwrap_or_default();
-            self.escalate(&intent.id, disposition, &reasons);
+            self.escalate(&intent.id, current, &reasons);
             return;
         }
         let mut text = intent.advice.trim().to_string();
-        if disposition >= Disposition::ContactClinic {
-            text.push_str("\n\n");
+        text.push_str("\n\n");
+        if current >= Disposition::ContactClinic {
             text.push_str(&wording::follow_up_note(self.settings()));
             self.follow_up(intent);
         } else {
-            text.push_str("\n\n");
             text.push_str(wording::self_care_note());
         }
         self.reply(text, Vec::new());
@@ -497,10 +543,10 @@ impl Turn<'_> {
 
     fn follow_up(&mut self, intent: &Intent) {
         let episode = self.episode(&intent.id);
-        if episode.followed_up {
+        if episode.followed_up.contains(&intent.id) {
             return;
         }
-        episode.followed_up = true;
+        episode.followed_up.push(intent.id.clone());
         let (reasons, severity, trend) = (episode.reasons.clone(), episode.severity, episode.trend);
         self.actions.push(Action::FollowUp(FollowUp {
             intent: intent.id.clone(),
@@ -513,15 +559,31 @@ impl Turn<'_> {
         self.audit("follow_up", format!("intent={}", intent.id));
     }
 
+    /// Moves on to what is waiting: a red flag to confirm, another intent, or (on first contact)
+    /// the question about the last treatment.
     fn next_in_queue(&mut self) {
+        if self.c.queue.is_empty() && self.c.pending.is_none() && self.c.treatment.is_none() && !self.c.treatment_asked
+        {
+            // First contact began with something else: now ask about the last treatment.
+            let buttons = wording::treatment_time_buttons();
+            self.ask(Question::TreatmentTime { route: None }, wording::TREATMENT_TIME_QUESTION, buttons, None);
+            return;
+        }
         while !self.c.queue.is_empty() {
-            let next = self.c.queue.remove(0);
-            if let Some(intent) = self.intent(&next).cloned() {
-                if intent.group.is_symptom() {
-                    self.reply(wording::also_mentioned(&intent.title), Vec::new());
+            match self.c.queue.remove(0) {
+                Queued::Confirm(id) if self.intent(&id).is_some_and(|i| i.confirm.is_some()) => {
+                    self.ask_confirm(&id);
+                    return;
                 }
-                self.start(&next, intent.disposition, &[]);
-                return;
+                Queued::Intent(id, disposition) => {
+                    let Some(intent) = self.intent(&id).cloned() else { continue };
+                    if intent.group.is_symptom() {
+                        self.reply(wording::also_mentioned(&intent.title), Vec::new());
+                    }
+                    self.start(&id, disposition.max(intent.disposition), &[]);
+                    return;
+                }
+                Queued::Confirm(_) => {}
             }
         }
     }
@@ -558,13 +620,15 @@ impl Turn<'_> {
             episode_started: episode.started,
         };
 
-        let advice =
-            if intent.red_flag { intent.advice.trim().to_string() } else { wording::urgent_note(self.settings()) };
-        let numbers = wording::emergency_numbers(self.settings(), self_harm);
-        let instruction = if disposition == Disposition::Emergency || self_harm {
-            format!("{advice}\n\n{numbers}")
-        } else {
-            format!("{advice}\n\n{}", wording::urgent_note(self.settings()))
+        // Red flags carry their own instructions; anything else raised this far gets the plain one.
+        let emergency = disposition == Disposition::Emergency || self_harm;
+        let instruction = match (intent.red_flag, emergency) {
+            (true, true) => {
+                format!("{}\n\n{}", intent.advice.trim(), wording::emergency_numbers(self.settings(), self_harm))
+            }
+            (true, false) => format!("{}\n\n{}", intent.advice.trim(), wording::urgent_note(self.settings())),
+            (false, true) => wording::emergency_now(self.settings()),
+            (false, false) => wording::urgent_note(self.settings()),
         };
         self.urgent_reply(instruction, Vec::new());
         if !already_paged {
@@ -583,14 +647,14 @@ impl Turn<'_> {
             ids::GREETING if self.c.treatment.is_none() => {
                 self.reply(advice, Vec::new());
                 let buttons = wording::treatment_time_buttons();
-                self.ask(Question::TreatmentTime, wording::TREATMENT_TIME_QUESTION, buttons, None);
+                self.ask(Question::TreatmentTime { route: None }, wording::TREATMENT_TIME_QUESTION, buttons, None);
             }
             ids::HELP => {
                 let text = wording::help(self.settings(), &advice);
                 self.reply(text, Vec::new());
             }
             ids::HUMAN => {
-                self.reply(advice, Vec::new());
+                self.reply(format!("{advice}\n\n{}", wording::follow_up_note(self.settings())), Vec::new());
                 if let Some(intent) = self.intent(ids::HUMAN).cloned() {
                     self.raise(ids::HUMAN, Disposition::ContactClinic, &["asked to talk to a person".to_string()]);
                     self.follow_up(&intent);
@@ -606,24 +670,32 @@ impl Turn<'_> {
             }
             _ => self.reply(advice, Vec::new()),
         }
-        if !matches!(self.c.pending, Some(Pending { question: Question::ForgetConfirm | Question::TreatmentTime, .. }))
-        {
+        if !matches!(
+            self.c.pending,
+            Some(Pending { question: Question::ForgetConfirm | Question::TreatmentTime { .. }, .. })
+        ) {
             self.next_in_queue();
         }
     }
 
-    fn record_treatment(&mut self, at: Timestamp, route: Option<super::state::Route>, then: Option<String>) {
+    /// Records a treatment session (check-ins follow it); the route carries over when unsaid.
+    fn note_treatment(&mut self, at: Timestamp, route: Option<super::state::Route>) -> Option<super::state::Route> {
         let route = route.or(self.c.treatment.and_then(|t| t.route));
         self.c.treatment = Some(Treatment { at, route });
         self.actions.push(Action::ScheduleCheckIns { treated_at: at });
         self.audit("treatment_recorded", format!("route={}", route.map_or("unknown", |r| r.as_str())));
+        route
+    }
+
+    fn record_treatment(&mut self, at: Timestamp, route: Option<super::state::Route>, then: Option<String>) {
+        let route = self.note_treatment(at, route);
         if route.is_none() {
             self.ask(Question::TreatmentRoute, wording::ROUTE_QUESTION, wording::route_buttons(), then);
             return;
         }
         let when = describe_ago(self.now, at);
         self.reply(wording::treatment_recorded(&when, route), Vec::new());
-        self.resume(then, &Question::TreatmentTime);
+        self.resume(then, &Question::TreatmentTime { route: None });
     }
 
     /// Goes back to the intent that was waiting, or the queue.
@@ -644,7 +716,9 @@ impl Turn<'_> {
 
     fn question_text(&self, question: &Question) -> (String, Vec<Button>) {
         match question {
-            Question::TreatmentTime => (wording::TREATMENT_TIME_QUESTION.into(), wording::treatment_time_buttons()),
+            Question::TreatmentTime { .. } => {
+                (wording::TREATMENT_TIME_QUESTION.into(), wording::treatment_time_buttons())
+            }
             Question::TreatmentRoute => (wording::ROUTE_QUESTION.into(), wording::route_buttons()),
             Question::ScreenAny { intent } => {
                 let questions: Vec<String> =
@@ -678,7 +752,9 @@ impl Turn<'_> {
             Question::ForgetConfirm => answers::yes_no(text).map(|a| Answer::Forget(a == YesNo::Yes)),
             Question::Severity { .. } => answers::severity(text).map(Answer::Severity),
             Question::Trend { .. } => answers::trend(text).map(Answer::Trend),
-            Question::TreatmentTime => answers::when(text, self.now, &self.settings().time_zone).map(Answer::When),
+            Question::TreatmentTime { .. } => {
+                answers::when(text, self.now, &self.settings().time_zone).map(Answer::When)
+            }
             Question::TreatmentRoute => answers::route(text).map(Answer::Route),
             Question::Reading { .. } => {
                 let found = readings::find(FoldedText::new(text).as_str());
@@ -756,8 +832,8 @@ impl Turn<'_> {
                     self.finish(&i);
                 }
             }
-            (Question::TreatmentTime, Answer::When(at)) => {
-                let route = self.message.as_deref().and_then(answers::route);
+            (Question::TreatmentTime { route: said }, Answer::When(at)) => {
+                let route = self.message.as_deref().and_then(answers::route).or(*said);
                 self.record_treatment(at, route, pending.then);
             }
             (Question::TreatmentRoute, Answer::Route(route)) => {
@@ -887,7 +963,7 @@ fn fits(question: &Question, answer: &Answer) -> bool {
         ) | (Question::Severity { .. }, Answer::Severity(_))
             | (Question::Trend { .. }, Answer::Trend(_))
             | (Question::TreatmentRoute, Answer::Route(_))
-            | (Question::TreatmentTime, Answer::When(_))
+            | (Question::TreatmentTime { .. }, Answer::When(_))
             | (Question::ForgetConfirm, Answer::Forget(_))
     )
 }

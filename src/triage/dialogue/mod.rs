@@ -13,4 +13,4 @@ pub use action::{Action, Alert, AuditEvent, Button, FollowUp, Reply};
 pub use engine::{Engine, Step};
 pub use input::{Command, Input};
 pub use settings::Settings;
-pub use state::{Conversation, Episode, Pending, Question, Route, ScreenAnswer, Treatment, Trend, YesNo};
+pub use state::{Conversation, Episode, Pending, Question, Queued, Route, ScreenAnswer, Treatment, Trend, YesNo};

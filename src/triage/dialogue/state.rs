@@ -115,10 +115,13 @@ pub struct Episode {
     pub answers: Vec<ScreenAnswer>,
     pub severity: Option<u8>,
     pub trend: Option<Trend>,
+    /// The disposition of the intent being handled now (the episode's may be higher, from an
+    /// earlier intent; advice for this one follows its own).
+    pub current: Disposition,
     /// The most urgent disposition that on-call has been paged for in this episode.
     pub paged: Option<Disposition>,
-    /// Sent to the clinic's follow-up queue already.
-    pub followed_up: bool,
+    /// Intents already sent to the clinic's follow-up queue in this episode.
+    pub followed_up: Vec<String>,
     /// The self-harm flow is running: it stays with the patient and is not dismissed lightly.
     pub self_harm: bool,
 }
@@ -126,8 +129,10 @@ pub struct Episode {
 /// What the bot is waiting for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Question {
-    /// When was the last treatment? Then, if unknown, the route.
-    TreatmentTime,
+    /// When was the last treatment? Then, if unknown, the route (`route` when already said).
+    TreatmentTime {
+        route: Option<Route>,
+    },
     TreatmentRoute,
     /// All screen questions of `intent` at once ("is any of this true?"); a "no" clears them all,
     /// anything else asks them one by one.
@@ -161,6 +166,16 @@ pub enum Question {
     ForgetConfirm,
 }
 
+/// Something to come back to once the current intent is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    /// Handle this intent (another effect from the same message, or one that was interrupted),
+    /// with the disposition the message gave it.
+    Intent(String, Disposition),
+    /// Ask this red flag's confirming question.
+    Confirm(String),
+}
+
 /// A question asked at a time; it expires after the configured wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -176,12 +191,14 @@ pub struct Conversation {
     /// Set on the first message.
     pub first_seen: Option<Timestamp>,
     pub treatment: Option<Treatment>,
+    /// The bot has asked for the last treatment (asked once on first contact, not again and again).
+    pub treatment_asked: bool,
     /// The patient opted out of proactive check-ins (`/stop`; `/start` turns them back on).
     pub check_ins_off: bool,
     pub episode: Option<Episode>,
     pub pending: Option<Pending>,
-    /// Other intents from the same message, handled after the current one.
-    pub queue: Vec<String>,
+    /// Other intents from the same message, or interrupted ones, handled after the current one.
+    pub queue: Vec<Queued>,
     /// The last few patient messages, for the alert (kept only in the store, never logged).
     pub recent: Vec<String>,
     /// The last buttons offered, so that a typed number or label picks one.

@@ -112,6 +112,13 @@ pub fn self_care_note() -> &'static str {
     "If it gets worse, or you notice anything new, just write to me."
 }
 
+pub fn emergency_now(settings: &Settings) -> String {
+    format!(
+        "From what you've told me, this needs help straight away. Please call {} now. Do not drive yourself, and if you can, ask someone to stay with you.",
+        settings.emergency_number
+    )
+}
+
 pub fn urgent_note(settings: &Settings) -> String {
     format!(
         "A clinician from {} will call you shortly. If it gets worse before then, call {} now.",
