@@ -31,6 +31,59 @@ static NEXT_DAY: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(mon|tues|tue|wednes|wed|thurs|thu|fri|satur|sat|sun)(?:day)?s?(?-u:\b)").expect("valid regex")
+});
+/// A weekday said to be today: "it's Friday now", "today is Friday", "Friday now".
+static WEEKDAY_NOW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:(?:its|it is|today is|today its|now its|now)(?: \w+)? (mon|tues|tue|wednes|wed|thurs|thu|fri|satur|sat|sun)(?:day)?|(mon|tues|tue|wednes|wed|thurs|thu|fri|satur|sat|sun)(?:day)? (?:now|today))(?-u:\b)")
+        .expect("valid regex")
+});
+static CLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(\d{1,2})(?:[:.](\d{2}))? ?(am|pm)(?-u:\b)").expect("valid regex"));
+/// A clock time said to be now: "it's now about 3pm", "now 15:30".
+static CLOCK_NOW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)now(?: \w+){0,2} (\d{1,2})(?:[:.](\d{2}))? ?(am|pm)(?-u:\b)").expect("valid regex")
+});
+
+fn weekday_index(stem: &str) -> Option<i64> {
+    WEEKDAYS.iter().position(|day| day.starts_with(stem)).map(|i| i as i64)
+}
+
+fn minutes_of_day(hour: &str, minute: Option<&str>, meridiem: &str) -> Option<i64> {
+    let hour: i64 = hour.parse().ok().filter(|h| (1..=12).contains(h))?;
+    let minute: i64 = minute.map_or(Some(0), |m| m.parse().ok())?;
+    let hour = match (meridiem, hour) {
+        ("am", 12) => 0,
+        ("pm", h) if h < 12 => h + 12,
+        (_, h) => h,
+    };
+    Some(hour * 60 + minute)
+}
+
+/// "since Monday's session and it's Friday now": the days from the first weekday named to the
+/// one said to be today.
+fn weekday_span(text: &str) -> Option<u64> {
+    let now = WEEKDAY_NOW.captures(text)?;
+    let today = weekday_index(now.get(1).or_else(|| now.get(2))?.as_str())?;
+    let now_start = now.get(0)?.start();
+    let earlier = WEEKDAY.captures_iter(&text[..now_start]).next()?;
+    let then = weekday_index(&earlier[1])?;
+    let days = (today - then).rem_euclid(7);
+    Some(if days == 0 { 7 } else { days } as u64 * DAY)
+}
+
+/// "infusion at 10am ... it's now about 3pm": the time between a clock time and the one said to
+/// be now (the same day, or across midnight).
+fn clock_span(text: &str) -> Option<u64> {
+    let now = CLOCK_NOW.captures(text)?;
+    let now_minutes = minutes_of_day(&now[1], now.get(2).map(|m| m.as_str()), &now[3])?;
+    let earlier = CLOCK.captures_iter(&text[..now.get(0)?.start()]).next()?;
+    let then_minutes = minutes_of_day(&earlier[1], earlier.get(2).map(|m| m.as_str()), &earlier[3])?;
+    Some((now_minutes - then_minutes).rem_euclid(24 * 60) as u64 * 60)
+}
+
 fn number(word: &str) -> Option<f64> {
     Some(match word {
         "a" | "an" | "one" => 1.0,
@@ -89,6 +142,12 @@ pub fn longest_mentioned(text: &str) -> Option<Duration> {
     if NEXT_DAY.is_match(text) {
         note(DAY);
     }
+    if let Some(span) = weekday_span(text) {
+        note(span);
+    }
+    if let Some(span) = clock_span(text) {
+        note(span);
+    }
     longest.map(Duration::from_secs)
 }
 
@@ -113,6 +172,15 @@ mod tests {
         assert_eq!(hours("weeks of brain fog now"), Some(336));
         assert_eq!(hours("day 3 and i still cant focus"), Some(72));
         assert_eq!(hours("session was yesterday"), Some(24));
+    }
+
+    #[test]
+    fn weekdays_and_clock_times_said_to_be_now() {
+        assert_eq!(hours("trouble focusing since mondays session and its friday now"), Some(96));
+        assert_eq!(hours("had my 4th infusion at 10am, its now about 3pm and i still feel detached"), Some(5));
+        assert_eq!(hours("session at 11pm, now 1am and still floaty"), Some(2));
+        assert_eq!(hours("my infusions are on monday and friday"), None);
+        assert_eq!(hours("at 10am i felt fine"), None);
     }
 
     #[test]

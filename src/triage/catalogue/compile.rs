@@ -260,13 +260,17 @@ fn checked_pattern(
         }
     };
     let prepared = prepare_pattern(&expanded);
-    if let Err(e) = regex_syntax::Parser::new().parse(&prepared) {
-        report.at(text, field, format!("bad regex {raw:?}: {}", one_line(&e.to_string())));
-        return None;
-    }
-    if Regex::new(&prepared).is_ok_and(|re| re.is_match("")) {
-        report.at(text, field, format!("pattern {raw:?} matches empty text"));
-        return None;
+    match regex_syntax::Parser::new().parse(&prepared) {
+        Err(e) => {
+            report.at(text, field, format!("bad regex {raw:?}: {}", one_line(&e.to_string())));
+            return None;
+        }
+        // The word boundaries around a pattern match empty text only when it can be empty.
+        Ok(hir) if hir.properties().minimum_len() == Some(0) => {
+            report.at(text, field, format!("pattern {raw:?} can match empty text"));
+            return None;
+        }
+        Ok(_) => {}
     }
     Some(prepared)
 }

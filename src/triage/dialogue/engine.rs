@@ -917,21 +917,6 @@ impl Turn<'_> {
     }
 }
 
-impl Question {
-    /// The intent a question belongs to, if any.
-    pub fn intent(&self) -> Option<&str> {
-        match self {
-            Question::ScreenAny { intent }
-            | Question::Screen { intent, .. }
-            | Question::Confirm { intent }
-            | Question::Severity { intent }
-            | Question::Trend { intent }
-            | Question::Reading { intent } => Some(intent),
-            _ => None,
-        }
-    }
-}
-
 /// Reads button data; `now` is the time of the press (time buttons count back from it).
 fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
     let (kind, value) = data.split_once(':').unwrap_or((data, ""));

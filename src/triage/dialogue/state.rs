@@ -166,6 +166,21 @@ pub enum Question {
     ForgetConfirm,
 }
 
+impl Question {
+    /// The intent a question belongs to, if any.
+    pub fn intent(&self) -> Option<&str> {
+        match self {
+            Question::ScreenAny { intent }
+            | Question::Screen { intent, .. }
+            | Question::Confirm { intent }
+            | Question::Severity { intent }
+            | Question::Trend { intent }
+            | Question::Reading { intent } => Some(intent),
+            _ => None,
+        }
+    }
+}
+
 /// Something to come back to once the current intent is done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Queued {
