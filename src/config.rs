@@ -19,6 +19,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a pending question waits for its answer.
     pub question_expiry: Duration,
+    pub telegram: TelegramSettings,
+}
+
+/// How the bot talks to Telegram.
+#[derive(Debug, Clone)]
+pub struct TelegramSettings {
+    pub poll_timeout: Duration,
+    pub per_chat_interval: Duration,
+    /// Where pages go while there is no roster; `None` when not configured.
+    pub staff_chat_id: Option<i64>,
 }
 
 /// Who the clinic is and whom a patient calls.
@@ -39,6 +49,16 @@ struct RawConfig {
     storage: RawStorage,
     #[serde(default)]
     dialogue: RawDialogue,
+    #[serde(default)]
+    telegram: RawTelegram,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelegram {
+    poll_timeout: Option<Spanned<String>>,
+    per_chat_interval: Option<Spanned<String>>,
+    staff_chat_id: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,10 +169,33 @@ impl Config {
             Duration::from_secs(12 * 3600),
         );
 
+        let poll_timeout =
+            checker.duration(raw.telegram.poll_timeout.as_ref(), "telegram.poll_timeout", Duration::from_secs(10));
+        if poll_timeout > Duration::from_secs(50) {
+            if let Some(v) = &raw.telegram.poll_timeout {
+                checker.report(
+                    v,
+                    "telegram.poll_timeout",
+                    "at most 50s (the HTTP client gives up after about a minute)",
+                );
+            }
+        }
+        let per_chat_interval = match &raw.telegram.per_chat_interval {
+            Some(v) if v.get_ref().trim() == "0s" || v.get_ref().trim() == "0" => Duration::ZERO,
+            other => checker.duration(other.as_ref(), "telegram.per_chat_interval", Duration::from_secs(1)),
+        };
+        let staff_chat_id = raw.telegram.staff_chat_id.as_ref().map(|v| *v.get_ref()).filter(|id| *id != 0);
+        let telegram = TelegramSettings { poll_timeout, per_chat_interval, staff_chat_id };
+
         if !checker.problems.is_empty() {
             return Err(Problems(checker.problems));
         }
-        Ok(Config { clinic: Clinic { name, time_zone, emergency_number, crisis_line }, data_dir, question_expiry })
+        Ok(Config {
+            clinic: Clinic { name, time_zone, emergency_number, crisis_line },
+            data_dir,
+            question_expiry,
+            telegram,
+        })
     }
 }
 

@@ -4,6 +4,7 @@ use aftercare::cli::chat::Chat;
 use aftercare::cli::{classify, eval};
 use aftercare::config::Config;
 use aftercare::store::{PatientId, SledStore};
+use aftercare::telegram::BotToken;
 use aftercare::triage::catalogue::{CatalogueSource, Problems};
 use aftercare::triage::dialogue::{Engine, Settings};
 use aftercare::triage::Catalogue;
@@ -42,6 +43,18 @@ enum Command {
         /// Which patient you are (a chat id); each id has its own conversation.
         #[arg(long, value_name = "ID", default_value_t = 1)]
         patient: i64,
+    },
+    /// Run the Telegram bot (token from TELOXIDE_TOKEN; API from TELOXIDE_API_URL when set).
+    Serve {
+        /// The configuration file (default: the built-in config/aftercare.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The data directory (default: `storage.data_dir` of the config).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Read the catalogue from this folder instead of the one built in.
+        #[arg(long, value_name = "DIR")]
+        intents: Option<PathBuf>,
     },
     /// Classify messages, one per line on stdin; one JSON object per line on stdout.
     Classify {
@@ -114,6 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chat.run(io::stdin().lock(), &mut io::stdout().lock(), interactive)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { config, data, intents } => serve(config.as_deref(), data, intents.as_deref()),
         Command::Classify { jsonl, intents } => {
             let Some(catalogue) = load_catalogue(intents.as_deref())? else {
                 return Ok(ExitCode::from(EXIT_INVALID));
@@ -146,6 +160,72 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn serve(config: Option<&Path>, data: Option<PathBuf>, intents: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let token = match BotToken::from_env() {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    };
+    let api_url = match std::env::var("TELOXIDE_API_URL") {
+        Ok(text) => match url::Url::parse(text.trim_end_matches('/')) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                eprintln!("error: TELOXIDE_API_URL is not a URL: {e}");
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
+        },
+        Err(_) => None,
+    };
+    let Some(config) = load_config(config)? else {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    };
+    let Some(catalogue) = load_catalogue(intents)? else {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    };
+    let data = data.unwrap_or_else(|| config.data_dir.clone());
+    let store = SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
+    let mut bot = teloxide::Bot::new(token.expose());
+    if let Some(url) = api_url {
+        bot = bot.set_api_url(url);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing what is in flight");
+            let _ = stop.send(true);
+        });
+        aftercare::telegram::serve(bot, std::sync::Arc::new(store), catalogue, config, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (service managers).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

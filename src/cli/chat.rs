@@ -112,32 +112,7 @@ fn print_reply(reply: &Reply, out: &mut impl Write) -> io::Result<()> {
 }
 
 fn print_alert(alert: &Alert, out: &mut impl Write) -> io::Result<()> {
-    let mut parts = vec![
-        format!("[{}]", alert.disposition.as_str().to_uppercase()),
-        format!("{} ({})", alert.intent_title, alert.intent),
-    ];
-    if let Some(since) = alert.since_treatment {
-        parts.push(format!("{}h{:02}m since treatment", since.as_secs() / 3600, since.as_secs() / 60 % 60));
-    }
-    if let Some(route) = alert.route {
-        parts.push(route.label().to_string());
-    }
-    if !alert.reasons.is_empty() {
-        parts.push(format!("reasons: {}", alert.reasons.join("; ")));
-    }
-    for answer in &alert.answers {
-        parts.push(format!("{} -> {}", answer.question, answer.answer.as_str()));
-    }
-    if let Some(severity) = alert.severity {
-        parts.push(format!("severity {severity}/10"));
-    }
-    if let Some(trend) = alert.trend {
-        parts.push(format!("trend {}", trend.as_str()));
-    }
-    if let Some(last) = alert.recent_messages.last() {
-        parts.push(format!("last message: {last:?}"));
-    }
-    writeln!(out, "alert: {}", parts.join(" | "))
+    writeln!(out, "alert: {}", alert.summary())
 }
 
 fn print_follow_up(follow_up: &FollowUp, out: &mut impl Write) -> io::Result<()> {

@@ -2,7 +2,7 @@
 //! same conversions run as with sled.
 
 use super::record::ConversationRecord;
-use super::{audit_key, AuditEntry, PatientId, Store, StoreError};
+use super::{audit_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store, StoreError};
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +18,29 @@ struct Inner {
     conversations: HashMap<PatientId, ConversationRecord>,
     audit: BTreeMap<[u8; 24], AuditEntry>,
     sequence: u64,
+    inbox: BTreeMap<i64, Vec<u8>>,
+    next_offset: Option<i64>,
+    processed: HashMap<i64, Timestamp>,
+    outbox: BTreeMap<OutboxKey, Outgoing>,
+}
+
+impl Inner {
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn enqueue(&mut self, item: Outgoing) {
+        let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_sequence() };
+        self.outbox.insert(key, item);
+    }
+
+    fn add_audit(&mut self, patient: PatientId, events: &[AuditEvent]) {
+        for event in events {
+            let key = audit_key(event.at, patient, self.next_sequence());
+            self.audit.insert(key, AuditEntry { patient, event: event.clone() });
+        }
+    }
 }
 
 impl MemoryStore {
@@ -40,11 +63,7 @@ impl Store for MemoryStore {
     fn save(&self, patient: PatientId, conversation: &Conversation, audit: &[AuditEvent]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.conversations.insert(patient, ConversationRecord::from(conversation));
-        for event in audit {
-            inner.sequence += 1;
-            let key = audit_key(event.at, patient, inner.sequence);
-            inner.audit.insert(key, AuditEntry { patient, event: event.clone() });
-        }
+        inner.add_audit(patient, audit);
         Ok(())
     }
 
@@ -60,5 +79,64 @@ impl Store for MemoryStore {
     fn audit(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError> {
         let inner = self.lock();
         Ok(inner.audit.values().filter(|e| since.is_none_or(|s| e.event.at >= s)).cloned().collect())
+    }
+
+    fn receive(&self, updates: &[(i64, Vec<u8>)], next_offset: i64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for (id, raw) in updates {
+            if !inner.processed.contains_key(id) {
+                inner.inbox.insert(*id, raw.clone());
+            }
+        }
+        inner.next_offset = Some(next_offset);
+        Ok(())
+    }
+
+    fn next_offset(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.lock().next_offset)
+    }
+
+    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(self.lock().inbox.iter().map(|(id, raw)| (*id, raw.clone())).collect())
+    }
+
+    fn was_processed(&self, update_id: i64) -> Result<bool, StoreError> {
+        Ok(self.lock().processed.contains_key(&update_id))
+    }
+
+    fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if processed.forget {
+            inner.conversations.remove(&processed.patient);
+        } else if let Some(conversation) = processed.conversation {
+            inner.conversations.insert(processed.patient, ConversationRecord::from(conversation));
+        }
+        inner.add_audit(processed.patient, processed.audit);
+        for item in processed.outgoing {
+            inner.enqueue(item.clone());
+        }
+        inner.processed.insert(processed.update_id, processed.at);
+        inner.inbox.remove(&processed.update_id);
+        Ok(())
+    }
+
+    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.outbox.iter().filter(|(k, _)| k.lane == lane as u8).map(|(k, v)| (*k, v.clone())).collect())
+    }
+
+    fn delivered(&self, key: OutboxKey) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(next) = inner.outbox.remove(&key).and_then(|item| item.next().cloned()) {
+            inner.enqueue(next);
+        }
+        Ok(())
+    }
+
+    fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let count = inner.processed.len();
+        inner.processed.retain(|_, at| *at >= before);
+        Ok(count - inner.processed.len())
     }
 }

@@ -6,10 +6,12 @@
 //! replies: nothing is reported as done before it is safe on disk.
 
 mod memory;
+pub mod outbox;
 pub mod record;
 mod sled_store;
 
 pub use memory::MemoryStore;
+pub use outbox::{Lane, OutboxKey, Outgoing, OutgoingKind};
 pub use sled_store::SledStore;
 
 use crate::triage::dialogue::{AuditEvent, Conversation};
@@ -20,15 +22,40 @@ use jiff::Timestamp;
 pub struct PatientId(pub i64);
 
 impl PatientId {
-    /// Big-endian key bytes that sort in numeric order (sign bit flipped).
+    /// Big-endian key bytes that sort in numeric order.
     pub fn key(self) -> [u8; 8] {
-        ((self.0 as u64) ^ (1 << 63)).to_be_bytes()
+        signed_key(self.0)
     }
 
     pub fn from_key(bytes: &[u8]) -> Option<PatientId> {
-        let array: [u8; 8] = bytes.try_into().ok()?;
-        Some(PatientId((u64::from_be_bytes(array) ^ (1 << 63)) as i64))
+        from_signed_key(bytes).map(PatientId)
     }
+}
+
+/// Big-endian bytes of a signed number that sort in numeric order (sign bit flipped).
+fn signed_key(value: i64) -> [u8; 8] {
+    ((value as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn from_signed_key(bytes: &[u8]) -> Option<i64> {
+    let array: [u8; 8] = bytes.try_into().ok()?;
+    Some((u64::from_be_bytes(array) ^ (1 << 63)) as i64)
+}
+
+/// Everything one processed update changes, committed together: the conversation, its audit
+/// events, what to send, and the mark that the update is done (so a re-delivered update
+/// changes nothing twice). The update leaves the inbox in the same step.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessedUpdate<'a> {
+    pub update_id: i64,
+    pub at: Timestamp,
+    pub patient: PatientId,
+    /// The new conversation; `None` when the update touched none (a group chat, say).
+    pub conversation: Option<&'a Conversation>,
+    /// Delete the patient's conversation (a confirmed `/forget`).
+    pub forget: bool,
+    pub audit: &'a [AuditEvent],
+    pub outgoing: &'a [Outgoing],
 }
 
 /// An audit event with the patient it concerns.
@@ -68,6 +95,30 @@ pub trait Store: Send + Sync {
 
     /// Audit events at or after `since`, oldest first.
     fn audit(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Keeps received updates (raw, by update id) and the offset that confirms them, together.
+    fn receive(&self, updates: &[(i64, Vec<u8>)], next_offset: i64) -> Result<(), StoreError>;
+
+    /// Where update intake resumes.
+    fn next_offset(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Received updates not processed yet, oldest first.
+    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    /// Whether an update was processed already.
+    fn was_processed(&self, update_id: i64) -> Result<bool, StoreError>;
+
+    /// Commits one processed update (see [`ProcessedUpdate`]).
+    fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError>;
+
+    /// What waits to be sent in a lane, in order.
+    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError>;
+
+    /// An item was accepted by Telegram: it leaves the outbox and what follows it takes its place.
+    fn delivered(&self, key: OutboxKey) -> Result<(), StoreError>;
+
+    /// Forgets processed-update marks older than `before` (Telegram may reuse ids after a week).
+    fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError>;
 }
 
 /// The audit key: time (big-endian nanoseconds), then patient, then a sequence number, so that

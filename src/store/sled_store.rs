@@ -2,7 +2,10 @@
 //! schema-version key, and JSON records (readable in a backup, versioned by their own tag).
 
 use super::record::ConversationRecord;
-use super::{audit_key, AuditEntry, PatientId, Store, StoreError};
+use super::{
+    audit_key, from_signed_key, signed_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store,
+    StoreError,
+};
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -12,12 +15,18 @@ use std::path::Path;
 /// The schema this build writes and reads.
 const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
+const OFFSET_KEY: &[u8] = b"next_update_offset";
 
 pub struct SledStore {
     db: sled::Db,
     meta: sled::Tree,
     conversations: sled::Tree,
     audit: sled::Tree,
+    /// Received updates not processed yet, by update id.
+    inbox: sled::Tree,
+    /// Processed update ids, with when they were processed.
+    processed: sled::Tree,
+    outbox: sled::Tree,
 }
 
 impl SledStore {
@@ -29,6 +38,9 @@ impl SledStore {
             meta: db.open_tree("meta")?,
             conversations: db.open_tree("conversations")?,
             audit: db.open_tree("audit")?,
+            inbox: db.open_tree("inbox")?,
+            processed: db.open_tree("processed")?,
+            outbox: db.open_tree("outbox")?,
             db,
         };
         store.check_schema()?;
@@ -68,6 +80,17 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn storage_error(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
+    }
+}
+
+fn decode_outgoing(value: &[u8]) -> Result<Outgoing, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt(format!("outbox item: {e}")))
+}
+
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -98,10 +121,7 @@ impl Store for SledStore {
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::Sled(e),
-                TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
-            })
+            .map_err(storage_error)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -125,5 +145,126 @@ impl Store for SledStore {
             entries.push(AuditEntry { patient, event });
         }
         Ok(entries)
+    }
+
+    fn receive(&self, updates: &[(i64, Vec<u8>)], next_offset: i64) -> Result<(), StoreError> {
+        let mut fresh = Vec::with_capacity(updates.len());
+        for (id, raw) in updates {
+            if !self.processed.contains_key(signed_key(*id))? {
+                fresh.push((signed_key(*id), raw.as_slice()));
+            }
+        }
+        (&self.inbox, &self.meta)
+            .transaction(|(inbox, meta)| {
+                for (key, raw) in &fresh {
+                    inbox.insert(key, *raw)?;
+                }
+                meta.insert(OFFSET_KEY, &next_offset.to_be_bytes())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    fn next_offset(&self) -> Result<Option<i64>, StoreError> {
+        let Some(bytes) = self.meta.get(OFFSET_KEY)? else { return Ok(None) };
+        let array: [u8; 8] = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt("update offset".into()))?;
+        Ok(Some(i64::from_be_bytes(array)))
+    }
+
+    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut updates = Vec::new();
+        for item in self.inbox.iter() {
+            let (key, value) = item?;
+            let id = from_signed_key(&key).ok_or_else(|| StoreError::Corrupt("inbox key".into()))?;
+            updates.push((id, value.to_vec()));
+        }
+        Ok(updates)
+    }
+
+    fn was_processed(&self, update_id: i64) -> Result<bool, StoreError> {
+        Ok(self.processed.contains_key(signed_key(update_id))?)
+    }
+
+    fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError> {
+        let conversation = match processed.conversation {
+            Some(c) if !processed.forget => Some(encode(&ConversationRecord::from(c))?),
+            _ => None,
+        };
+        let mut events = Vec::with_capacity(processed.audit.len());
+        for event in processed.audit {
+            events.push((audit_key(event.at, processed.patient, self.db.generate_id()?), encode(event)?));
+        }
+        let mut outgoing = Vec::with_capacity(processed.outgoing.len());
+        for item in processed.outgoing {
+            let key = OutboxKey { lane: item.lane() as u8, sequence: self.db.generate_id()? };
+            outgoing.push((key.bytes(), encode(item)?));
+        }
+        let update_key = signed_key(processed.update_id);
+        let done_at = processed.at.as_second().to_be_bytes();
+        let patient_key = processed.patient.key();
+        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox]
+            .transaction(|trees| {
+                let (conversations, audit, outbox, done, inbox) =
+                    (&trees[0], &trees[1], &trees[2], &trees[3], &trees[4]);
+                if processed.forget {
+                    conversations.remove(&patient_key)?;
+                } else if let Some(record) = &conversation {
+                    conversations.insert(&patient_key, record.as_slice())?;
+                }
+                for (key, value) in &events {
+                    audit.insert(key, value.as_slice())?;
+                }
+                for (key, value) in &outgoing {
+                    outbox.insert(key, value.as_slice())?;
+                }
+                done.insert(&update_key, &done_at)?;
+                inbox.remove(&update_key)?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+        let mut items = Vec::new();
+        for item in self.outbox.scan_prefix([lane as u8]) {
+            let (key, value) = item?;
+            let key = OutboxKey::from_bytes(&key).ok_or_else(|| StoreError::Corrupt("outbox key".into()))?;
+            items.push((key, decode_outgoing(&value)?));
+        }
+        Ok(items)
+    }
+
+    fn delivered(&self, key: OutboxKey) -> Result<(), StoreError> {
+        let Some(value) = self.outbox.get(key.bytes())? else { return Ok(()) };
+        let next = match decode_outgoing(&value)?.next() {
+            Some(next) => {
+                let next_key = OutboxKey { lane: next.lane() as u8, sequence: self.db.generate_id()? };
+                Some((next_key.bytes(), encode(next)?))
+            }
+            None => None,
+        };
+        self.outbox
+            .transaction(|outbox| {
+                outbox.remove(&key.bytes())?;
+                if let Some((next_key, next)) = &next {
+                    outbox.insert(next_key, next.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let cutoff = before.as_second();
+        let mut removed = 0;
+        for item in self.processed.iter() {
+            let (key, value) = item?;
+            let at = value.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(i64::MIN);
+            if at < cutoff {
+                self.processed.remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }

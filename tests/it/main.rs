@@ -7,7 +7,9 @@ mod conversations;
 mod eval;
 mod matcher;
 mod properties;
+mod serve;
 mod store;
+mod support;
 
 use aftercare::triage::Catalogue;
 use std::process::Command;

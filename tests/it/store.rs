@@ -1,6 +1,6 @@
 //! The store contract: one suite, run against the in-memory and the sled implementation.
 
-use aftercare::store::{MemoryStore, PatientId, SledStore, Store};
+use aftercare::store::{Lane, MemoryStore, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, SledStore, Store};
 use aftercare::triage::dialogue::{
     AuditEvent, Button, Conversation, Episode, Pending, Question, Queued, Route, ScreenAnswer, Treatment, Trend, YesNo,
 };
@@ -76,15 +76,92 @@ fn contract(store: &dyn Store) {
     assert_eq!(store.audit(None).unwrap().len(), 3, "audit events hold no patient text and stay");
 }
 
+fn message(lane: Lane, chat: i64, text: &str) -> Outgoing {
+    Outgoing::new(lane, OutgoingKind::Message { chat, text: text.into(), buttons: vec![] })
+}
+
+fn texts(items: &[(aftercare::store::OutboxKey, Outgoing)]) -> Vec<String> {
+    items
+        .iter()
+        .map(|(_, item)| match item.kind() {
+            OutgoingKind::Message { text, .. } => text.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The update intake, processing and outbox part of the contract.
+fn intake_contract(store: &dyn Store) {
+    assert_eq!(store.next_offset().unwrap(), None);
+    store.receive(&[(11, b"{\"a\":1}".to_vec()), (12, b"{}".to_vec())], 13).unwrap();
+    assert_eq!(store.next_offset().unwrap(), Some(13));
+    assert_eq!(store.inbox().unwrap().iter().map(|(id, _)| *id).collect::<Vec<_>>(), [11, 12]);
+
+    let patient = PatientId(5);
+    let conversation = full_conversation();
+    let page = message(Lane::Urgent, 99, "page").then(message(Lane::Urgent, 5, "alerted"));
+    let outgoing = [message(Lane::Routine, 5, "first"), message(Lane::Routine, 5, "second"), page];
+    let audit = [event("2026-06-10T12:00:00Z", "message")];
+    store
+        .commit(&ProcessedUpdate {
+            update_id: 11,
+            at: at("2026-06-10T12:00:00Z"),
+            patient,
+            conversation: Some(&conversation),
+            forget: false,
+            audit: &audit,
+            outgoing: &outgoing,
+        })
+        .unwrap();
+    store.flush().unwrap();
+    assert!(store.was_processed(11).unwrap());
+    assert!(!store.was_processed(12).unwrap());
+    assert_eq!(store.inbox().unwrap().len(), 1, "a processed update leaves the inbox");
+    assert_eq!(store.conversation(patient).unwrap(), Some(conversation));
+    assert_eq!(store.audit(None).unwrap().len(), 1);
+
+    // A processed update that arrives again is not taken in again.
+    store.receive(&[(11, b"{}".to_vec())], 13).unwrap();
+    assert_eq!(store.inbox().unwrap().len(), 1);
+
+    let routine = store.outbox(Lane::Routine).unwrap();
+    assert_eq!(texts(&routine), ["first", "second"], "in order, per lane");
+    let urgent = store.outbox(Lane::Urgent).unwrap();
+    assert_eq!(texts(&urgent), ["page"]);
+    store.delivered(urgent[0].0).unwrap();
+    assert_eq!(texts(&store.outbox(Lane::Urgent).unwrap()), ["alerted"], "what follows takes its place");
+    store.delivered(routine[0].0).unwrap();
+    assert_eq!(texts(&store.outbox(Lane::Routine).unwrap()), ["second"]);
+
+    // Forgetting in a commit removes the conversation.
+    store
+        .commit(&ProcessedUpdate {
+            update_id: 12,
+            at: at("2026-06-20T12:00:00Z"),
+            patient,
+            conversation: None,
+            forget: true,
+            audit: &[],
+            outgoing: &[],
+        })
+        .unwrap();
+    assert_eq!(store.conversation(patient).unwrap(), None);
+    assert_eq!(store.prune_processed(at("2026-06-15T00:00:00Z")).unwrap(), 1);
+    assert!(!store.was_processed(11).unwrap() && store.was_processed(12).unwrap());
+}
+
 #[test]
 fn memory_store_meets_the_contract() {
     contract(&MemoryStore::new());
+    intake_contract(&MemoryStore::new());
 }
 
 #[test]
 fn sled_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     contract(&SledStore::open(dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    intake_contract(&SledStore::open(dir.path()).unwrap());
 }
 
 #[test]

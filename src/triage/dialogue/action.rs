@@ -46,6 +46,39 @@ pub struct Alert {
     pub episode_started: Timestamp,
 }
 
+impl Alert {
+    /// The alert as one line for people: disposition, intent, time since treatment and route,
+    /// reasons, screen answers, severity, trend and the patient's last message.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!("[{}]", self.disposition.as_str().to_uppercase()),
+            format!("{} ({})", self.intent_title, self.intent),
+        ];
+        if let Some(since) = self.since_treatment {
+            parts.push(format!("{}h{:02}m since treatment", since.as_secs() / 3600, since.as_secs() / 60 % 60));
+        }
+        if let Some(route) = self.route {
+            parts.push(route.label().to_string());
+        }
+        if !self.reasons.is_empty() {
+            parts.push(format!("reasons: {}", self.reasons.join("; ")));
+        }
+        for answer in &self.answers {
+            parts.push(format!("{} -> {}", answer.question, answer.answer.as_str()));
+        }
+        if let Some(severity) = self.severity {
+            parts.push(format!("severity {severity}/10"));
+        }
+        if let Some(trend) = self.trend {
+            parts.push(format!("trend {}", trend.as_str()));
+        }
+        if let Some(last) = self.recent_messages.last() {
+            parts.push(format!("last message: {last:?}"));
+        }
+        parts.join(" | ")
+    }
+}
+
 /// A case for the clinic's next-business-day follow-up queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUp {

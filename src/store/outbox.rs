@@ -1,0 +1,88 @@
+//! What waits to go out to Telegram, stored before it is sent so that nothing is lost in a
+//! crash: messages, answers to button presses, and buttons to clear. Two lanes: `Urgent`
+//! (emergency instructions, pages to staff, button answers) is never stuck behind `Routine`.
+
+use crate::triage::dialogue::Button;
+use serde::{Deserialize, Serialize};
+
+/// A sending lane; each is drained by its own sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Lane {
+    Urgent = 0,
+    Routine = 1,
+}
+
+/// One thing to send. Versioned like every stored record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum Outgoing {
+    #[serde(rename = "1")]
+    V1(OutgoingV1),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingV1 {
+    pub lane: Lane,
+    pub kind: OutgoingKind,
+    /// Queued once this one was accepted (e.g. "the on-call clinician has been alerted" after the page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Box<Outgoing>>,
+}
+
+/// The Bot API call to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutgoingKind {
+    Message { chat: i64, text: String, buttons: Vec<Button> },
+    AnswerButton { callback_id: String },
+    ClearButtons { chat: i64, message_id: i32 },
+}
+
+impl Outgoing {
+    pub fn new(lane: Lane, kind: OutgoingKind) -> Self {
+        Outgoing::V1(OutgoingV1 { lane, kind, then: None })
+    }
+
+    /// The same, followed by `next` once accepted.
+    pub fn then(self, next: Outgoing) -> Self {
+        let Outgoing::V1(mut item) = self;
+        item.then = Some(Box::new(next));
+        Outgoing::V1(item)
+    }
+
+    pub fn lane(&self) -> Lane {
+        let Outgoing::V1(item) = self;
+        item.lane
+    }
+
+    pub fn kind(&self) -> &OutgoingKind {
+        let Outgoing::V1(item) = self;
+        &item.kind
+    }
+
+    pub fn next(&self) -> Option<&Outgoing> {
+        let Outgoing::V1(item) = self;
+        item.then.as_deref()
+    }
+}
+
+/// Where an outgoing item sits in the outbox: its lane, then its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxKey {
+    pub lane: u8,
+    pub sequence: u64,
+}
+
+impl OutboxKey {
+    pub fn bytes(self) -> [u8; 9] {
+        let mut key = [0u8; 9];
+        key[0] = self.lane;
+        key[1..].copy_from_slice(&self.sequence.to_be_bytes());
+        key
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<OutboxKey> {
+        let (&lane, rest) = bytes.split_first()?;
+        Some(OutboxKey { lane, sequence: u64::from_be_bytes(rest.try_into().ok()?) })
+    }
+}

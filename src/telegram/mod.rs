@@ -1,0 +1,123 @@
+//! The Telegram adapter (`aftercare serve`): the patients' real channel, a thin layer over the
+//! same engine as the console.
+//!
+//! Nothing is lost across crashes, restarts, Telegram errors or rate limits:
+//! - intake stores every update durably (flushed) before its offset is confirmed to Telegram;
+//! - processing commits, in one transaction, the new conversation, its audit events, what to
+//!   send, and the mark that the update is done, so a re-read update changes nothing twice;
+//! - a batch of steps is flushed once (group commit) before anything about it is sent;
+//! - two senders drain the outbox: the urgent lane (emergency instructions, pages, button
+//!   answers) never waits behind the routine lane; 429 `retry_after`, 5xx and network errors
+//!   are retried, and an item leaves the outbox only once Telegram accepted it.
+//!
+//! teloxide is used as the HTTP client for the Bot API only: its dispatcher and its long
+//! polling confirm updates before they are handled, which would lose an update in flight.
+
+mod intake;
+mod processor;
+mod render;
+mod sender;
+pub mod token;
+pub mod update;
+
+pub use token::{BotToken, TokenError};
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::triage::dialogue::Settings;
+use crate::triage::Catalogue;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::types::BotCommand;
+use tokio::sync::{watch, Notify};
+
+/// What can stop the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// Everything the tasks share.
+pub(crate) struct Shared {
+    pub bot: Bot,
+    pub store: Arc<dyn Store>,
+    pub catalogue: Catalogue,
+    pub settings: Settings,
+    pub config: Config,
+    /// New updates are in the inbox.
+    pub inbox_ready: Notify,
+    /// New items are in the outbox.
+    pub outbox_ready: Notify,
+}
+
+/// The bot's commands, as shown in Telegram's menu.
+fn commands() -> Vec<BotCommand> {
+    vec![
+        BotCommand::new("start", "Start, or turn check-ins back on"),
+        BotCommand::new("help", "What I can do"),
+        BotCommand::new("treated", "Tell me about a new treatment session"),
+        BotCommand::new("stop", "No more check-in messages"),
+        BotCommand::new("forget", "Delete your data"),
+    ]
+}
+
+/// Runs the bot until `shutdown` turns true, then finishes what is in flight and flushes.
+pub async fn serve(
+    bot: Bot,
+    store: Arc<dyn Store>,
+    catalogue: Catalogue,
+    config: Config,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
+    let settings = Settings::from(&config);
+    let shared = Arc::new(Shared {
+        bot,
+        store,
+        catalogue,
+        settings,
+        config,
+        inbox_ready: Notify::new(),
+        outbox_ready: Notify::new(),
+    });
+    announce(&shared, &mut shutdown).await;
+    tracing::info!("serving: long polling for updates");
+
+    let intake = tokio::spawn(intake::run(shared.clone(), shutdown.clone()));
+    let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
+    let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
+    let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
+
+    for task in [intake, processor, urgent, routine] {
+        task.await.map_err(|e| ServeError::Task(e.to_string()))?;
+    }
+    shared.store.flush()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Tells Telegram who we are: no webhook (we poll), and the command menu. Retried until it
+/// works, since nothing else can work before it does.
+async fn announce(shared: &Shared, shutdown: &mut watch::Receiver<bool>) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let ready = async {
+            shared.bot.get_me().await?;
+            shared.bot.delete_webhook().await?;
+            shared.bot.set_my_commands(commands()).await?;
+            Ok::<(), teloxide::RequestError>(())
+        };
+        match ready.await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot reach the Bot API yet; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}

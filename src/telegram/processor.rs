@@ -1,0 +1,149 @@
+//! Processing stored updates: each one is read, run through the engine, and committed with its
+//! effects in one transaction; a batch is flushed once before the senders are woken, so nothing
+//! goes out about a step that is not yet safe on disk. An update already processed (read again
+//! after a crash, or sent twice by Telegram) changes nothing.
+
+use super::render;
+use super::update::{read, Incoming};
+use super::Shared;
+use crate::store::{Lane, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, StoreError};
+use crate::triage::dialogue::{Action, AuditEvent, Engine};
+use jiff::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::types::Update;
+use tokio::sync::watch;
+
+/// What the bot says in a group chat: patients are served one to one.
+const GROUP_REFUSAL: &str =
+    "Hello! I look after patients one to one, so I don't answer in groups. Please write to me in a private chat.";
+/// Sent to the patient once the page was accepted by Telegram.
+pub(crate) const ALERTED: &str = "The on-call clinician has been alerted.";
+
+pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match process_inbox(&shared) {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::debug!(count, "updates processed");
+                shared.outbox_ready.notify_waiters();
+            }
+            Err(e) => tracing::error!(error = %e, "processing failed; the updates stay in the inbox"),
+        }
+        if *shutdown.borrow() {
+            // In-flight updates are done (the loop above drained the inbox): stop.
+            return;
+        }
+        tokio::select! {
+            _ = shared.inbox_ready.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Processes everything in the inbox; returns how many updates were handled.
+fn process_inbox(shared: &Shared) -> Result<usize, StoreError> {
+    let inbox = shared.store.inbox()?;
+    if inbox.is_empty() {
+        return Ok(0);
+    }
+    let engine = Engine::new(&shared.catalogue, &shared.settings);
+    for (update_id, raw) in &inbox {
+        process_one(shared, &engine, *update_id, raw)?;
+    }
+    // Group commit: one flush for the whole batch, before any of it is sent.
+    shared.store.flush()?;
+    Ok(inbox.len())
+}
+
+fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8]) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    let nothing = |patient| ProcessedUpdate {
+        update_id,
+        at: now,
+        patient,
+        conversation: None,
+        forget: false,
+        audit: &[],
+        outgoing: &[],
+    };
+    if shared.store.was_processed(update_id)? {
+        return shared.store.commit(&nothing(PatientId(0)));
+    }
+    let incoming = match serde_json::from_slice::<Update>(raw) {
+        Ok(update) => read(&update),
+        Err(e) => {
+            tracing::warn!(update_id, error = %e, "unreadable update skipped");
+            Incoming::Ignore
+        }
+    };
+    match incoming {
+        Incoming::Ignore => shared.store.commit(&nothing(PatientId(0))),
+        Incoming::Group { chat } => {
+            let reply = Outgoing::new(
+                Lane::Routine,
+                OutgoingKind::Message { chat, text: GROUP_REFUSAL.to_string(), buttons: Vec::new() },
+            );
+            shared.store.commit(&ProcessedUpdate { outgoing: &[reply], ..nothing(PatientId(chat)) })
+        }
+        Incoming::Patient { chat, input, callback } => {
+            let patient = PatientId(chat);
+            let conversation = shared.store.conversation(patient)?.unwrap_or_default();
+            let step = engine.step(&conversation, &input, now);
+            tracing::debug!(chat, actions = step.actions.len(), "step");
+            let mut outgoing = Vec::new();
+            if let Some((callback_id, message_id)) = callback {
+                outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::AnswerButton { callback_id }));
+                if let Some(message_id) = message_id {
+                    outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::ClearButtons { chat, message_id }));
+                }
+            }
+            let mut audit: Vec<AuditEvent> = Vec::new();
+            let mut forget = false;
+            for action in &step.actions {
+                match action {
+                    Action::Reply(reply) => {
+                        let lane = if reply.urgent { Lane::Urgent } else { Lane::Routine };
+                        let parts = render::split(reply);
+                        let last = parts.len().saturating_sub(1);
+                        for (i, text) in parts.into_iter().enumerate() {
+                            let buttons = if i == last { render::valid_buttons(&reply.buttons) } else { Vec::new() };
+                            outgoing.push(Outgoing::new(lane, OutgoingKind::Message { chat, text, buttons }));
+                        }
+                    }
+                    Action::Escalate(alert) => match shared.config.telegram.staff_chat_id {
+                        Some(staff) => {
+                            let page = OutgoingKind::Message {
+                                chat: staff,
+                                text: format!("Patient chat {chat}: {}", alert.summary()),
+                                buttons: Vec::new(),
+                            };
+                            let told = OutgoingKind::Message { chat, text: ALERTED.to_string(), buttons: Vec::new() };
+                            outgoing.push(Outgoing::new(Lane::Urgent, page).then(Outgoing::new(Lane::Urgent, told)));
+                        }
+                        None => tracing::error!(
+                            chat,
+                            disposition = %alert.disposition,
+                            intent = %alert.intent,
+                            "page not sent: no staff chat configured (telegram.staff_chat_id)"
+                        ),
+                    },
+                    Action::Forget => forget = true,
+                    Action::Record(event) => audit.push(event.clone()),
+                    // The follow-up queue and check-ins are recorded through their audit events.
+                    Action::FollowUp(_) | Action::ScheduleCheckIns { .. } | Action::CheckIns { .. } => {}
+                }
+            }
+            shared.store.commit(&ProcessedUpdate {
+                update_id,
+                at: now,
+                patient,
+                conversation: Some(&step.conversation),
+                forget,
+                audit: &audit,
+                outgoing: &outgoing,
+            })
+        }
+    }
+}
