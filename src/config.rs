@@ -22,9 +22,28 @@ pub struct Config {
     pub telegram: TelegramSettings,
 }
 
+/// How updates reach the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateSource {
+    Polling,
+    Webhook(WebhookSettings),
+}
+
+/// Where Telegram posts updates in webhook mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub listen: std::net::SocketAddr,
+    pub path: String,
+    /// Registered with `setWebhook` at start when set.
+    pub public_url: Option<String>,
+    /// The environment variable that holds the secret token.
+    pub secret_env: String,
+}
+
 /// How the bot talks to Telegram.
 #[derive(Debug, Clone)]
 pub struct TelegramSettings {
+    pub source: UpdateSource,
     pub poll_timeout: Duration,
     pub per_chat_interval: Duration,
     /// Where pages go while there is no roster; `None` when not configured.
@@ -56,6 +75,9 @@ struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTelegram {
+    mode: Option<Spanned<String>>,
+    #[serde(default)]
+    webhook: RawWebhook,
     poll_timeout: Option<Spanned<String>>,
     per_chat_interval: Option<Spanned<String>>,
     staff_chat_id: Option<Spanned<i64>>,
@@ -68,6 +90,15 @@ struct RawClinic {
     time_zone: Option<Spanned<String>>,
     emergency_number: Option<Spanned<String>>,
     crisis_line: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    listen: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +160,32 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    fn webhook(&mut self, raw: &RawWebhook) -> WebhookSettings {
+        let listen_text = self.text(raw.listen.as_ref(), "telegram.webhook.listen", "127.0.0.1:8443");
+        let listen = listen_text.parse().unwrap_or_else(|_| {
+            if let Some(v) = &raw.listen {
+                self.report(v, "telegram.webhook.listen", "not an address like \"127.0.0.1:8443\"");
+            }
+            std::net::SocketAddr::from(([127, 0, 0, 1], 8443))
+        });
+        let path = self.text(raw.path.as_ref(), "telegram.webhook.path", "/telegram");
+        if !path.starts_with('/') {
+            if let Some(v) = &raw.path {
+                self.report(v, "telegram.webhook.path", "must start with /");
+            }
+        }
+        let public_url = raw.public_url.as_ref().map(|v| v.get_ref().trim().to_string()).filter(|u| !u.is_empty());
+        if let (Some(url), Some(v)) = (&public_url, &raw.public_url) {
+            if !url.starts_with("https://") {
+                self.report(v, "telegram.webhook.public_url", "Telegram only calls https:// addresses");
+            }
+        }
+        let secret_env = self.text(raw.secret_env.as_ref(), "telegram.webhook.secret_env", "AFTERCARE_WEBHOOK_SECRET");
+        WebhookSettings { listen, path, public_url, secret_env }
+    }
+}
+
 impl Config {
     /// Reads and validates a configuration file's text; `path` is used in problem reports.
     pub fn parse(path: &str, contents: &str) -> Result<Config, Problems> {
@@ -185,7 +242,16 @@ impl Config {
             other => checker.duration(other.as_ref(), "telegram.per_chat_interval", Duration::from_secs(1)),
         };
         let staff_chat_id = raw.telegram.staff_chat_id.as_ref().map(|v| *v.get_ref()).filter(|id| *id != 0);
-        let telegram = TelegramSettings { poll_timeout, per_chat_interval, staff_chat_id };
+        let source = match raw.telegram.mode.as_ref().map(|m| m.get_ref().as_str()) {
+            None | Some("polling") => UpdateSource::Polling,
+            Some("webhook") => UpdateSource::Webhook(checker.webhook(&raw.telegram.webhook)),
+            Some(other) => {
+                let mode = raw.telegram.mode.as_ref().expect("matched Some");
+                checker.report(mode, "telegram.mode", format!("`{other}` is not \"polling\" or \"webhook\""));
+                UpdateSource::Polling
+            }
+        };
+        let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id };
 
         if !checker.problems.is_empty() {
             return Err(Problems(checker.problems));

@@ -2,7 +2,7 @@
 
 use aftercare::cli::chat::Chat;
 use aftercare::cli::{classify, eval};
-use aftercare::config::Config;
+use aftercare::config::{Config, UpdateSource};
 use aftercare::store::{PatientId, SledStore};
 use aftercare::telegram::BotToken;
 use aftercare::triage::catalogue::{CatalogueSource, Problems};
@@ -187,6 +187,24 @@ fn serve(config: Option<&Path>, data: Option<PathBuf>, intents: Option<&Path>) -
     let Some(catalogue) = load_catalogue(intents)? else {
         return Ok(ExitCode::from(EXIT_INVALID));
     };
+    let webhook_secret = match &config.telegram.source {
+        UpdateSource::Polling => None,
+        UpdateSource::Webhook(hook) => match std::env::var(&hook.secret_env) {
+            Ok(secret)
+                if (16..=256).contains(&secret.len())
+                    && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                Some(secret)
+            }
+            _ => {
+                eprintln!(
+                    "error: webhook mode needs a secret of 16 to 256 letters, digits, '_' or '-' in the environment variable {}",
+                    hook.secret_env
+                );
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
+        },
+    };
     let data = data.unwrap_or_else(|| config.data_dir.clone());
     let store = SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
     let mut bot = teloxide::Bot::new(token.expose());
@@ -201,7 +219,7 @@ fn serve(config: Option<&Path>, data: Option<PathBuf>, intents: Option<&Path>) -
             tracing::info!("shutting down: finishing what is in flight");
             let _ = stop.send(true);
         });
-        aftercare::telegram::serve(bot, std::sync::Arc::new(store), catalogue, config, shutdown).await
+        aftercare::telegram::serve(bot, std::sync::Arc::new(store), catalogue, config, webhook_secret, shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

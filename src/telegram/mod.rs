@@ -19,10 +19,11 @@ mod render;
 mod sender;
 pub mod token;
 pub mod update;
+mod webhook;
 
 pub use token::{BotToken, TokenError};
 
-use crate::config::Config;
+use crate::config::{Config, UpdateSource};
 use crate::store::Store;
 use crate::triage::dialogue::Settings;
 use crate::triage::Catalogue;
@@ -66,11 +67,13 @@ fn commands() -> Vec<BotCommand> {
 }
 
 /// Runs the bot until `shutdown` turns true, then finishes what is in flight and flushes.
+/// `webhook_secret` is required in webhook mode.
 pub async fn serve(
     bot: Bot,
     store: Arc<dyn Store>,
     catalogue: Catalogue,
     config: Config,
+    webhook_secret: Option<String>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     let settings = Settings::from(&config);
@@ -83,10 +86,17 @@ pub async fn serve(
         inbox_ready: Notify::new(),
         outbox_ready: Notify::new(),
     });
-    announce(&shared, &mut shutdown).await;
-    tracing::info!("serving: long polling for updates");
-
-    let intake = tokio::spawn(intake::run(shared.clone(), shutdown.clone()));
+    announce(&shared, webhook_secret.as_deref(), &mut shutdown).await;
+    let intake = match (&shared.config.telegram.source, webhook_secret) {
+        (UpdateSource::Webhook(hook), Some(secret)) => {
+            let (listen, path) = (hook.listen, hook.path.clone());
+            tokio::spawn(webhook::run(shared.clone(), listen, path, secret, shutdown.clone()))
+        }
+        _ => {
+            tracing::info!("serving: long polling for updates");
+            tokio::spawn(intake::run(shared.clone(), shutdown.clone()))
+        }
+    };
     let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
     let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
     let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
@@ -99,14 +109,27 @@ pub async fn serve(
     Ok(())
 }
 
-/// Tells Telegram who we are: no webhook (we poll), and the command menu. Retried until it
-/// works, since nothing else can work before it does.
-async fn announce(shared: &Shared, shutdown: &mut watch::Receiver<bool>) {
+/// Tells Telegram who we are: the webhook (or none, when polling) and the command menu.
+/// Retried until it works, since nothing else can work before it does.
+async fn announce(shared: &Shared, webhook_secret: Option<&str>, shutdown: &mut watch::Receiver<bool>) {
     let mut delay = Duration::from_millis(200);
     loop {
         let ready = async {
             shared.bot.get_me().await?;
-            shared.bot.delete_webhook().await?;
+            match &shared.config.telegram.source {
+                UpdateSource::Polling => {
+                    shared.bot.delete_webhook().await?;
+                }
+                UpdateSource::Webhook(hook) => {
+                    if let Some(url) = hook.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+                        let mut request = shared.bot.set_webhook(url);
+                        if let Some(secret) = webhook_secret {
+                            request = request.secret_token(secret.to_string());
+                        }
+                        request.await?;
+                    }
+                }
+            }
             shared.bot.set_my_commands(commands()).await?;
             Ok::<(), teloxide::RequestError>(())
         };

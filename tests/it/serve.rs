@@ -10,7 +10,9 @@ use std::time::Duration;
 
 const TOKEN: &str = "123456:TESTtokenTESTtokenTESTtokenTESTtoken";
 const STAFF: i64 = 777;
-const WAIT: Duration = Duration::from_secs(20);
+/// Generous: a debug build under a parallel test run starts slowly (it checks every catalogue
+/// example at start).
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A running `aftercare serve` and its data directory.
 struct App {
@@ -35,9 +37,9 @@ fn start(api: &BotApi, dir: &Path) -> Child {
         .arg(write_config(dir))
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", api.url())
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("AFTERCARE_TEST_LOG").unwrap_or_else(|_| "off".into()))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("the aftercare binary starts")
 }
@@ -157,6 +159,10 @@ fn sigkill_in_the_middle_of_a_conversation_loses_and_repeats_nothing() {
     let chat = 1007;
     api.push_text(chat, "so dizzy and the room is spinning");
     expect(&api, chat, "Is any of these true");
+    // Between turns: the bot has had time to record that the question went out. (A kill in the
+    // millisecond between Telegram accepting a message and the bot recording it would send that
+    // message again on restart: Telegram has no way to make a send idempotent.)
+    std::thread::sleep(Duration::from_millis(500));
     app.kill();
     // The patient answers while the bot is down.
     api.push_text(chat, "no");
@@ -197,4 +203,85 @@ fn sigterm_stops_cleanly() {
     expect(&api, 1010, "last ketamine treatment");
     let status = app.terminate();
     assert!(status.success(), "{status:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn webhook_mode_checks_the_secret_and_stores_before_answering() {
+    let api = BotApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("webhook.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\nmode = \"webhook\"\nper_chat_interval = \"50ms\"\n[telegram.webhook]\nlisten = \"127.0.0.1:{port}\"\npath = \"/hook\"\nsecret_env = \"TEST_HOOK_SECRET\"\n[storage]\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = aftercare()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", api.url())
+        .env("TEST_HOOK_SECRET", "s3cret-s3cret-s3cret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _app = App { child, dir };
+    let update = serde_json::json!({
+        "update_id": 5001,
+        "message": {
+            "message_id": 1, "date": 1_780_000_000,
+            "chat": {"id": 2001, "type": "private", "first_name": "Pat"},
+            "from": {"id": 2001, "is_bot": false, "first_name": "Pat"},
+            "text": "hello"
+        }
+    });
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let post = |secret: Option<&str>| {
+        let mut request = client.post(&url).json(&update);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send().map(|r| r.status().as_u16())
+    };
+    let mut status = Err(());
+    for _ in 0..100 {
+        status = post(None).map_err(|_| ());
+        if status.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status, Ok(401), "no secret: refused");
+    assert_eq!(post(Some("wrong-wrong-wrong-wrong")).unwrap(), 401);
+    assert_eq!(post(Some("s3cret-s3cret-s3cret")).unwrap(), 200);
+    expect(&api, 2001, "last ketamine treatment");
+    // Telegram re-delivers when unsure: the same update changes nothing twice.
+    assert_eq!(post(Some("s3cret-s3cret-s3cret")).unwrap(), 200);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(count(&api, 2001, "last ketamine treatment"), 1, "{:#?}", api.sent());
+}
+
+#[test]
+fn a_missing_or_malformed_token_is_refused_with_exit_2() {
+    for token in [None, Some("not-a-token")] {
+        let mut command = aftercare();
+        command.arg("serve").env_remove("TELOXIDE_TOKEN");
+        if let Some(token) = token {
+            command.env("TELOXIDE_TOKEN", token);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
+        assert!(!stderr.contains("not-a-token"), "the token is never printed: {stderr}");
+    }
 }

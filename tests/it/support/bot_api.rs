@@ -124,7 +124,7 @@ impl BotApi {
     /// Pushes a text message from user `chat_id` (first name "Pat") in their private chat with the
     /// bot, and returns the message's id. A text starting with `/` carries a `bot_command` entity.
     pub fn push_text(&self, chat_id: i64, text: &str) -> i64 {
-        self.push_message(chat_id, chat_id, |message| add_text(message, text))
+        self.push_message(chat(chat_id), chat_id, |message| add_text(message, text))
     }
 
     /// Pushes an `edited_message` update: user `chat_id` changed their message `message_id` to
@@ -169,7 +169,7 @@ impl BotApi {
 
     /// Pushes a sticker (a static regular one, emoji 👍) from user `chat_id`; returns its message id.
     pub fn push_sticker(&self, chat_id: i64) -> i64 {
-        self.push_message(chat_id, chat_id, |message| {
+        self.push_message(chat(chat_id), chat_id, |message| {
             let id = message.get("message_id").and_then(Value::as_i64).unwrap_or_default();
             let sticker = json!({
                 "file_id": format!("sticker-{id}"),
@@ -190,7 +190,7 @@ impl BotApi {
     /// Pushes a photo (two sizes) with an optional caption from user `chat_id`; returns its
     /// message id.
     pub fn push_photo(&self, chat_id: i64, caption: Option<&str>) -> i64 {
-        self.push_message(chat_id, chat_id, |message| {
+        self.push_message(chat(chat_id), chat_id, |message| {
             let id = message.get("message_id").and_then(Value::as_i64).unwrap_or_default();
             let size = |suffix: &str, width: u32, height: u32, bytes: u32| {
                 json!({
@@ -209,9 +209,10 @@ impl BotApi {
     }
 
     /// Pushes a text message from user `from_user_id` in the group `group_chat_id` (chat type
-    /// "group"; real group ids are negative); returns its message id.
+    /// "group", whatever the sign; real group ids are negative, and the bot's messages to a
+    /// negative chat id come back in a group); returns its message id.
     pub fn push_group_text(&self, group_chat_id: i64, from_user_id: i64, text: &str) -> i64 {
-        self.push_message(group_chat_id, from_user_id, |message| add_text(message, text))
+        self.push_message(group_chat(group_chat_id), from_user_id, |message| add_text(message, text))
     }
 
     /// Every message the bot sent with an accepted `sendMessage`, in order, as first sent.
@@ -294,13 +295,13 @@ impl BotApi {
         }
     }
 
-    /// Pushes a new message update in `chat_id` from user `from_id`, filled in by `fill`, and
-    /// returns the message's id.
-    fn push_message(&self, chat_id: i64, from_id: i64, fill: impl FnOnce(&mut Map<String, Value>)) -> i64 {
+    /// Pushes a new message update in `chat` from user `from_id`, filled in by `fill`, and returns
+    /// the message's id.
+    fn push_message(&self, chat: Value, from_id: i64, fill: impl FnOnce(&mut Map<String, Value>)) -> i64 {
         let mut message_id = 0;
         self.push(|store| {
             message_id = store.next_message_id();
-            let mut message = base_message(message_id, user(from_id), chat(chat_id));
+            let mut message = base_message(message_id, user(from_id), chat);
             fill(&mut message);
             ("message", Value::Object(message))
         });
@@ -822,10 +823,14 @@ fn bot_user() -> Value {
 /// The chat `id`: a group if negative, else the private chat with user `id`.
 fn chat(id: i64) -> Value {
     if id < 0 {
-        json!({"id": id, "type": "group", "title": "Aftercare test group"})
+        group_chat(id)
     } else {
         json!({"id": id, "type": "private", "first_name": USER_FIRST_NAME})
     }
+}
+
+fn group_chat(id: i64) -> Value {
+    json!({"id": id, "type": "group", "title": "Aftercare test group"})
 }
 
 fn unix_now() -> i64 {

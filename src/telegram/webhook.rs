@@ -1,0 +1,72 @@
+//! Update intake by webhook: Telegram posts each update to the configured path. The secret in
+//! `X-Telegram-Bot-Api-Secret-Token` is checked (401 without it), and the update is stored and
+//! flushed before the answer is 200; when it cannot be stored the answer is 500, so Telegram
+//! sends it again. teloxide's own webhook answers 200 before anything is stored, hence this.
+
+use super::Shared;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+struct Hook {
+    shared: Arc<Shared>,
+    secret: String,
+}
+
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    listen: std::net::SocketAddr,
+    path: String,
+    secret: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(%listen, error = %e, "cannot listen for the webhook");
+            return;
+        }
+    };
+    tracing::info!(%listen, "webhook listening");
+    let app = Router::new().route(&path, post(receive)).with_state(Arc::new(Hook { shared, secret }));
+    let stop = async move {
+        let _ = shutdown.changed().await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(error = %e, "webhook server failed");
+    }
+}
+
+async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let secret_ok = headers.get(SECRET_HEADER).is_some_and(|v| v.as_bytes() == hook.secret.as_bytes());
+    if !secret_ok {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Some(update_id) = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("update_id").and_then(serde_json::Value::as_i64))
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let stored = hook
+        .shared
+        .store
+        .receive(&[(update_id, body.to_vec())], update_id + 1)
+        .and_then(|()| hook.shared.store.flush());
+    match stored {
+        Ok(()) => {
+            hook.shared.inbox_ready.notify_one();
+            StatusCode::OK
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a webhook update; Telegram will send it again");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
