@@ -20,8 +20,25 @@ const GROUP_REFUSAL: &str =
 /// Sent to the patient once the page was accepted by Telegram.
 pub(crate) const ALERTED: &str = "The on-call clinician has been alerted.";
 
+/// How long processed update ids are remembered. Telegram re-delivers only within a day, and
+/// may start ids afresh after a week without updates.
+const REMEMBER_PROCESSED: Duration = Duration::from_secs(8 * 24 * 3600);
+
 pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut next_prune = tokio::time::Instant::now();
     loop {
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune += Duration::from_secs(3600);
+            let cutoff =
+                Timestamp::now().checked_sub(jiff::SignedDuration::try_from(REMEMBER_PROCESSED).unwrap_or_default());
+            if let Ok(cutoff) = cutoff {
+                match shared.store.prune_processed(cutoff) {
+                    Ok(0) => {}
+                    Ok(count) => tracing::debug!(count, "old processed-update marks forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune processed-update marks"),
+                }
+            }
+        }
         match process_inbox(&shared) {
             Ok(0) => {}
             Ok(count) => {
