@@ -3,6 +3,7 @@
 //! The documented file `config/aftercare.toml` is built in and is also the default.
 
 use crate::problem::{LineIndex, Problem, Problems};
+use crate::roster::{self, ClockTime, Place, Roster, Shift, StaffMember};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ pub struct Config {
     /// How long a pending question waits for its answer.
     pub question_expiry: Duration,
     pub telegram: TelegramSettings,
+    /// The on-call roster; empty (not configured) when the file has no `[[roster.staff]]`.
+    pub roster: Roster,
 }
 
 /// How updates reach the bot.
@@ -70,6 +73,69 @@ struct RawConfig {
     dialogue: RawDialogue,
     #[serde(default)]
     telegram: RawTelegram,
+    roster: Option<Spanned<RawRoster>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoster {
+    staff_group: Option<Spanned<i64>>,
+    ack_timeout_emergency: Option<Spanned<String>>,
+    ack_timeout_urgent: Option<Spanned<String>>,
+    repeat_every: Option<Spanned<String>>,
+    #[serde(default)]
+    staff: Vec<Spanned<RawStaffMember>>,
+    #[serde(default)]
+    shift: Vec<Spanned<RawShift>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaffMember {
+    id: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    chat_id: Option<Spanned<i64>>,
+    role: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShift {
+    days: Option<Spanned<RawDays>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    primary: Option<Spanned<String>>,
+    backup: Option<Spanned<String>>,
+}
+
+/// A shift's days: `["mon", "tue"]`, or one name such as `"weekdays"`.
+#[derive(Debug)]
+enum RawDays {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawDays {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawDays;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of days like [\"mon\", \"tue\"], or \"daily\", \"weekdays\" or \"weekends\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawDays, E> {
+                Ok(RawDays::One(value.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawDays, A::Error> {
+                let mut days = Vec::new();
+                while let Some(day) = seq.next_element()? {
+                    days.push(day);
+                }
+                Ok(RawDays::Many(days))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,7 +194,11 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn report<T>(&mut self, value: &Spanned<T>, field: &str, reason: impl Into<String>) {
-        let line = self.lines.line_of(value.span().start);
+        self.report_at(value.span(), field, reason);
+    }
+
+    fn report_at(&mut self, span: std::ops::Range<usize>, field: &str, reason: impl Into<String>) {
+        let line = self.lines.line_of(span.start);
         self.problems.push(Problem::new(self.path, line, field, reason));
     }
 
@@ -252,6 +322,7 @@ impl Config {
             }
         };
         let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id };
+        let roster = checker.roster(raw.roster.as_ref(), &time_zone);
 
         if !checker.problems.is_empty() {
             return Err(Problems(checker.problems));
@@ -261,7 +332,163 @@ impl Config {
             data_dir,
             question_expiry,
             telegram,
+            roster,
         })
+    }
+}
+
+impl Checker<'_> {
+    /// The `[roster]` section: each entry's fields are read here, then [`Roster::check`] finds
+    /// what is wrong across entries (unknown ids, overlaps, gaps), reported at the lines they came from.
+    fn roster(&mut self, raw: Option<&Spanned<RawRoster>>, time_zone: &jiff::tz::TimeZone) -> Roster {
+        let Some(section) = raw else { return Roster { time_zone: time_zone.clone(), ..Roster::default() } };
+        let raw = section.get_ref();
+        let ack_timeout_emergency = self.duration(
+            raw.ack_timeout_emergency.as_ref(),
+            "roster.ack_timeout_emergency",
+            roster::DEFAULT_ACK_TIMEOUT_EMERGENCY,
+        );
+        let ack_timeout_urgent = self.duration(
+            raw.ack_timeout_urgent.as_ref(),
+            "roster.ack_timeout_urgent",
+            roster::DEFAULT_ACK_TIMEOUT_URGENT,
+        );
+        let repeat_every =
+            self.duration(raw.repeat_every.as_ref(), "roster.repeat_every", roster::DEFAULT_REPEAT_EVERY);
+        let staff_group = raw.staff_group.as_ref().map(|v| *v.get_ref()).filter(|id| *id != 0);
+
+        let staff: Vec<StaffMember> = raw
+            .staff
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let m = entry.get_ref();
+                let id = m.id.as_ref().map(|v| v.get_ref().trim().to_string()).unwrap_or_default();
+                let name = self.text(m.name.as_ref(), &format!("roster.staff[{i}].name"), &id);
+                let role = m.role.as_ref().map(|v| v.get_ref().trim().to_string()).unwrap_or_default();
+                let chat_id = m.chat_id.as_ref().map(|v| *v.get_ref()).unwrap_or(0);
+                StaffMember { id, name, chat_id, role }
+            })
+            .collect();
+
+        // Shifts whose days or times cannot be read are left out of the cross-checks; `origins`
+        // maps the shifts kept back to their entries.
+        let mut shifts = Vec::new();
+        let mut origins = Vec::new();
+        for (i, entry) in raw.shift.iter().enumerate() {
+            if let Some(shift) = self.shift(i, entry) {
+                shifts.push(shift);
+                origins.push(i);
+            }
+        }
+        let every_shift_read = origins.len() == raw.shift.len();
+
+        let roster = Roster {
+            staff,
+            shifts,
+            staff_group,
+            ack_timeout_emergency,
+            ack_timeout_urgent,
+            repeat_every,
+            time_zone: time_zone.clone(),
+        };
+        for problem in roster.check() {
+            let (span, field) = match problem.place {
+                Place::Roster => {
+                    let value = match problem.field {
+                        "staff_group" => raw.staff_group.as_ref().map(Spanned::span),
+                        "ack_timeout_emergency" => raw.ack_timeout_emergency.as_ref().map(Spanned::span),
+                        "ack_timeout_urgent" => raw.ack_timeout_urgent.as_ref().map(Spanned::span),
+                        "repeat_every" => raw.repeat_every.as_ref().map(Spanned::span),
+                        // Gaps: coverage is unknown while a shift could not be read.
+                        "shift" if !every_shift_read => continue,
+                        _ => None,
+                    };
+                    (value.unwrap_or(section.span()), format!("roster.{}", problem.field))
+                }
+                Place::Staff(i) => {
+                    let (entry, m) = (&raw.staff[i], raw.staff[i].get_ref());
+                    let value = match problem.field {
+                        "id" => m.id.as_ref().map(Spanned::span),
+                        "name" => m.name.as_ref().map(Spanned::span),
+                        "chat_id" => m.chat_id.as_ref().map(Spanned::span),
+                        "role" => m.role.as_ref().map(Spanned::span),
+                        _ => None,
+                    };
+                    (value.unwrap_or(entry.span()), field_path("roster.staff", i, problem.field))
+                }
+                Place::Shift(kept) => {
+                    let i = origins[kept];
+                    let (entry, s) = (&raw.shift[i], raw.shift[i].get_ref());
+                    let value = match problem.field {
+                        "days" => s.days.as_ref().map(Spanned::span),
+                        "from" => s.from.as_ref().map(Spanned::span),
+                        "to" => s.to.as_ref().map(Spanned::span),
+                        "primary" => s.primary.as_ref().map(Spanned::span),
+                        "backup" => s.backup.as_ref().map(Spanned::span),
+                        _ => None,
+                    };
+                    (value.unwrap_or(entry.span()), field_path("roster.shift", i, problem.field))
+                }
+            };
+            self.report_at(span, &field, problem.reason);
+        }
+        roster
+    }
+
+    /// One `[[roster.shift]]`; `None` (with the problems reported) when its days or times cannot be read.
+    fn shift(&mut self, i: usize, entry: &Spanned<RawShift>) -> Option<Shift> {
+        let raw = entry.get_ref();
+        let mut readable = true;
+        let mut days = Vec::new();
+        match &raw.days {
+            None => {
+                self.report(entry, &format!("roster.shift[{i}].days"), "is missing: the days the shift starts on");
+                readable = false;
+            }
+            Some(v) => {
+                let names: Vec<(&str, std::ops::Range<usize>)> = match v.get_ref() {
+                    RawDays::One(name) => vec![(name.as_str(), v.span())],
+                    RawDays::Many(names) => names.iter().map(|n| (n.get_ref().as_str(), n.span())).collect(),
+                };
+                for (name, span) in names {
+                    match roster::parse_days(name) {
+                        Ok(more) => days.extend_from_slice(more),
+                        Err(reason) => {
+                            self.report_at(span, &format!("roster.shift[{i}].days"), reason);
+                            readable = false;
+                        }
+                    }
+                }
+                days.sort_by_key(|d| d.to_monday_zero_offset());
+                days.dedup();
+            }
+        }
+        let mut clock = |value: Option<&Spanned<String>>, field: &str| -> Option<ClockTime> {
+            let field = format!("roster.shift[{i}].{field}");
+            let Some(v) = value else {
+                self.report(entry, &field, "is missing: a time like \"08:00\"");
+                return None;
+            };
+            ClockTime::parse(v.get_ref()).map_err(|reason| self.report(v, &field, reason)).ok()
+        };
+        let from = clock(raw.from.as_ref(), "from");
+        let to = clock(raw.to.as_ref(), "to");
+        let primary = raw.primary.as_ref().map(|v| v.get_ref().trim().to_string()).unwrap_or_default();
+        let backup = raw.backup.as_ref().map(|v| v.get_ref().trim().to_string());
+        match (from, to) {
+            (Some(from), Some(to)) if readable => Some(Shift { days, from, to, primary, backup }),
+            _ => None,
+        }
+    }
+}
+
+/// `roster.staff[2].chat_id`, or `roster.staff[2]` for the entry as a whole.
+fn field_path(list: &str, i: usize, field: &str) -> String {
+    if field.is_empty() {
+        format!("{list}[{i}]")
+    } else {
+        format!("{list}[{i}].{field}")
     }
 }
 
@@ -298,5 +525,152 @@ mod tests {
         let Problems(problems) = Config::parse("c.toml", "[clinic]\nnmae = \"x\"\n").unwrap_err();
         assert_eq!(problems[0].line, 2);
         assert!(problems[0].reason.contains("nmae"), "{}", problems[0].reason);
+    }
+
+    /// The built-in file with its commented-out example roster (the `#` lines from
+    /// `# [[roster.staff]]` on) uncommented.
+    fn with_example_roster() -> String {
+        let start = DEFAULT_CONFIG.find("# [[roster.staff]]").expect("the built-in file has an example roster");
+        let mut text = DEFAULT_CONFIG[..start].to_string();
+        let mut lines = DEFAULT_CONFIG[start..].lines().peekable();
+        while let Some(line) = lines.next_if(|line| line.starts_with('#')) {
+            text.push_str(line.strip_prefix("# ").unwrap_or(&line[1..]));
+            text.push('\n');
+        }
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    fn roster_problems(text: &str) -> Vec<String> {
+        let Problems(problems) = Config::parse("c.toml", text).unwrap_err();
+        problems.iter().map(|p| format!("{}:{}: {}", p.line, p.field, p.reason)).collect()
+    }
+
+    const STAFF: &str = "[roster]\n\
+        [[roster.staff]]\nid = \"patel\"\nchat_id = 111\n\
+        [[roster.staff]]\nid = \"okafor\"\nname = \"Sam Okafor\"\nchat_id = 222\nrole = \"nurse\"\n";
+
+    #[test]
+    fn the_built_in_file_has_no_roster_and_the_default_timeouts() {
+        let roster = Config::default().roster;
+        assert!(!roster.is_configured());
+        assert_eq!(roster.staff_group, None);
+        assert_eq!(roster.ack_timeout_emergency, Duration::from_secs(5 * 60));
+        assert_eq!(roster.ack_timeout_urgent, Duration::from_secs(10 * 60));
+        assert_eq!(roster.repeat_every, Duration::from_secs(10 * 60));
+        assert!(!Config::parse("x.toml", "").unwrap().roster.is_configured());
+    }
+
+    #[test]
+    fn the_example_roster_in_the_built_in_file_is_valid() {
+        let config = Config::parse("c.toml", &with_example_roster()).unwrap_or_else(|p| panic!("{p}"));
+        let roster = &config.roster;
+        assert_eq!(roster.staff.len(), 2);
+        assert_eq!(roster.staff[0].name, "Dr Priya Patel");
+        assert_eq!(roster.staff[1].role, "nurse practitioner");
+        assert_eq!(roster.shifts.len(), 3);
+        // Wednesday 2026-06-10 09:00 in New York (EDT, UTC-4): the day shift.
+        let day = roster.on_call("2026-06-10T13:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!((day.primary.id.as_str(), day.backup.map(|b| b.id.as_str())), ("patel", Some("okafor")));
+        // Saturday 2026-06-13 02:00 local: Friday's night shift.
+        let night = roster.on_call("2026-06-13T06:00:00Z".parse().unwrap()).unwrap();
+        assert_eq!(night.primary.id, "okafor");
+        assert_eq!(night.shift.to_string(), "mon-fri 20:00-08:00");
+    }
+
+    #[test]
+    fn a_roster_is_read_from_the_file() {
+        let staff = STAFF.replace("[roster]\n", "[roster]\nstaff_group = -100\nack_timeout_emergency = \"90s\"\n");
+        let text = format!(
+            "[clinic]\ntime_zone = \"Europe/London\"\n{staff}\
+             [[roster.shift]]\ndays = [\"Monday\", \"weekends\"]\nfrom = \"9:00\"\nto = \"21:00\"\nprimary = \"patel\"\nbackup = \" okafor \"\n\
+             [[roster.shift]]\ndays = [\"mon\", \"sat\", \"sun\"]\nfrom = \"21:00\"\nto = \"09:00\"\nprimary = \"okafor\"\n\
+             [[roster.shift]]\ndays = [\"tue\", \"wed\", \"thu\", \"fri\"]\nfrom = \"09:00\"\nto = \"09:00\"\nprimary = \"okafor\"\n"
+        );
+        let config = Config::parse("c.toml", &text).unwrap_or_else(|p| panic!("{p}"));
+        let roster = &config.roster;
+        assert_eq!(roster.staff_group, Some(-100));
+        assert_eq!(roster.ack_timeout_emergency, Duration::from_secs(90));
+        assert_eq!(roster.ack_timeout_urgent, Duration::from_secs(600));
+        assert_eq!(roster.staff[0].name, "patel", "the name defaults to the id");
+        assert_eq!(roster.staff[1].name, "Sam Okafor");
+        assert_eq!(roster.shifts[0].to_string(), "mon, sat, sun 09:00-21:00");
+        assert_eq!(roster.shifts[0].backup.as_deref(), Some("okafor"));
+        assert!(roster.is_staff_chat(-100) && roster.is_staff_chat(222));
+        // Monday 2026-06-08 08:30 in London (BST, UTC+1): Sunday's night shift; 09:00 the day shift.
+        assert_eq!(roster.on_call("2026-06-08T07:30:00Z".parse().unwrap()).unwrap().primary.id, "okafor");
+        assert_eq!(roster.on_call("2026-06-08T08:00:00Z".parse().unwrap()).unwrap().primary.id, "patel");
+    }
+
+    #[test]
+    fn every_roster_problem_is_reported_with_its_line() {
+        let text = format!(
+            "{STAFF}\
+             [[roster.staff]]\nid = \"patel\"\nchat_id = 111\n\
+             [[roster.shift]]\ndays = [\"mon\", \"tues\"]\nfrom = \"08:00\"\nto = \"8pm\"\nprimary = \"patel\"\n\
+             [[roster.shift]]\ndays = \"weekdays\"\nfrom = \"08:00\"\nto = \"20:00\"\nprimary = \"patle\"\nbackup = \"okafor\"\n\
+             [[roster.shift]]\ndays = \"mon\"\nfrom = \"19:00\"\nto = \"21:00\"\nprimary = \"okafor\"\nbackup = \"okafor\"\n\
+             [[roster.shift]]\nfrom = \"01:00\"\nprimary = \"okafor\"\n"
+        )
+        .replace("[roster]\n", "[roster]\nack_timeout_urgent = \"0s\"\nrepeat_every = \"often\"\n");
+        assert_eq!(
+            roster_problems(&text),
+            [
+                "2:roster.ack_timeout_urgent: must be longer than zero",
+                "3:roster.repeat_every: not a duration like \"90s\", \"5m\" or \"12h\": expected number at 0",
+                "16:roster.shift[0].days: `tues` is not a day (use mon, tue, wed, thu, fri, sat, sun, weekdays, \
+                 weekends or daily)",
+                "18:roster.shift[0].to: `8pm` is not a time like \"08:00\" or \"20:30\" (24-hour clock)",
+                "32:roster.shift[3].days: is missing: the days the shift starts on",
+                "32:roster.shift[3].to: is missing: a time like \"08:00\"",
+                "13:roster.staff[2].id: `patel` is already the id of another member",
+                "14:roster.staff[2].chat_id: 111 is also the chat of `patel`",
+                "24:roster.shift[1].primary: no staff member has the id `patle` (known: patel, okafor)",
+                "31:roster.shift[2].backup: is the same as primary",
+                "26:roster.shift[2]: overlaps the mon-fri 08:00-20:00 shift of `patle` on mon 19:00-20:00 \
+                 (only one shift may be on call at a time)",
+            ]
+        );
+    }
+
+    #[test]
+    fn gaps_are_reported_at_the_roster_section() {
+        let text = format!(
+            "[clinic]\nname = \"x\"\n{STAFF}\
+             [[roster.shift]]\ndays = \"weekdays\"\nfrom = \"08:00\"\nto = \"20:00\"\nprimary = \"patel\"\n"
+        );
+        assert_eq!(
+            roster_problems(&text),
+            ["3:roster.shift: nobody on call on mon-thu 20:00-08:00; fri 20:00 to mon 08:00 \
+              (every minute of the week needs a shift)"]
+        );
+        // Staff without shifts: nobody is ever on call.
+        assert_eq!(
+            roster_problems(STAFF),
+            ["1:roster.shift: nobody on call at any time: add [[roster.shift]] entries that cover the whole week"]
+        );
+    }
+
+    #[test]
+    fn a_roster_without_staff_is_no_roster_but_a_lone_staff_group_is_reported() {
+        let config = Config::parse("c.toml", "[roster]\nack_timeout_urgent = \"15m\"\n").unwrap();
+        assert!(!config.roster.is_configured());
+        assert_eq!(
+            roster_problems("[telegram]\nstaff_chat_id = 5\n[roster]\nstaff_group = -100\n"),
+            ["4:roster.staff_group: is set but the roster has no [[roster.staff]]; without a roster pages go to \
+              telegram.staff_chat_id"]
+        );
+    }
+
+    #[test]
+    fn unknown_roster_keys_and_wrong_types_are_named() {
+        let problems = roster_problems("[[roster.staff]]\nid = \"a\"\nchat = 1\n");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("3:toml:") && problems[0].contains("chat"), "{}", problems[0]);
+        let problems = roster_problems("[[roster.shift]]\ndays = 5\n");
+        assert!(problems[0].starts_with("2:toml:") && problems[0].contains("\"weekdays\""), "{}", problems[0]);
     }
 }

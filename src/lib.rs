@@ -3,7 +3,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod escalation;
+
 pub mod problem;
+pub mod roster;
 pub mod store;
 pub mod telegram;
 pub mod triage;

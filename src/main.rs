@@ -1,7 +1,7 @@
 //! The `aftercare` command: parses the command line and hands over to an adapter.
 
 use aftercare::cli::chat::Chat;
-use aftercare::cli::{classify, eval};
+use aftercare::cli::{audit, classify, eval};
 use aftercare::config::{Config, UpdateSource};
 use aftercare::store::{PatientId, SledStore};
 use aftercare::telegram::BotToken;
@@ -56,6 +56,21 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         intents: Option<PathBuf>,
     },
+    /// Export the audit log (incident events, staff actions, messages' intents; no patient text).
+    Audit {
+        /// Only events at or after this time: "2026-11-29", "2026-11-29 14:00" (clinic time) or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: audit::Format,
+        /// The data directory (default: `storage.data_dir` of the config).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The configuration file (for the data directory and the clinic's time zone).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Classify messages, one per line on stdin; one JSON object per line on stdout.
     Classify {
         /// Each input line is a JSON object with a `text` field (other fields ignored).
@@ -97,6 +112,13 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(code) => code,
+        // Output piped into `head` and closed early: not a failure.
+        Err(e)
+            if e.chain()
+                .any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -128,6 +150,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, data, intents } => serve(config.as_deref(), data, intents.as_deref()),
+        Command::Audit { since, format, data, config } => {
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let since = match since.map(|s| audit::parse_since(&s, &config.clinic.time_zone)).transpose() {
+                Ok(since) => since,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(EXIT_INVALID));
+                }
+            };
+            let data = data.unwrap_or_else(|| config.data_dir.clone());
+            let store =
+                SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
+            match audit::run(&store, since, format, &mut io::stdout().lock()) {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                // `aftercare audit | head` closes the pipe early: that is not a failure.
+                Err(audit::AuditError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Classify { jsonl, intents } => {
             let Some(catalogue) = load_catalogue(intents.as_deref())? else {
                 return Ok(ExitCode::from(EXIT_INVALID));

@@ -1,8 +1,9 @@
 //! An in-memory store for tests and throwaway runs. It keeps the stored record form, so the
 //! same conversions run as with sled.
 
-use super::record::ConversationRecord;
+use super::record::{ConversationRecord, IncidentRecord};
 use super::{audit_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store, StoreError};
+use crate::escalation::Incident;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ struct Inner {
     next_offset: Option<i64>,
     processed: HashMap<i64, Timestamp>,
     outbox: BTreeMap<OutboxKey, Outgoing>,
+    incidents: BTreeMap<String, IncidentRecord>,
 }
 
 impl Inner {
@@ -115,6 +117,9 @@ impl Store for MemoryStore {
         for item in processed.outgoing {
             inner.enqueue(item.clone());
         }
+        for incident in processed.incidents {
+            inner.incidents.insert(incident.id.clone(), IncidentRecord::V1(incident.clone()));
+        }
         inner.processed.insert(processed.update_id, processed.at);
         inner.inbox.remove(&processed.update_id);
         Ok(())
@@ -129,6 +134,26 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         if let Some(next) = inner.outbox.remove(&key).and_then(|item| item.next().cloned()) {
             inner.enqueue(next);
+        }
+        Ok(())
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        Ok(self.lock().incidents.get(id).map(|IncidentRecord::V1(i)| i.clone()))
+    }
+
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.incidents.values().map(|IncidentRecord::V1(i)| i.clone()).filter(Incident::is_open).collect())
+    }
+
+    fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for incident in incidents {
+            inner.incidents.insert(incident.id.clone(), IncidentRecord::V1(incident.clone()));
+        }
+        for item in outgoing {
+            inner.enqueue(item.clone());
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ pub use memory::MemoryStore;
 pub use outbox::{Lane, OutboxKey, Outgoing, OutgoingKind};
 pub use sled_store::SledStore;
 
+use crate::escalation::Incident;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 
@@ -56,6 +57,8 @@ pub struct ProcessedUpdate<'a> {
     pub forget: bool,
     pub audit: &'a [AuditEvent],
     pub outgoing: &'a [Outgoing],
+    /// Incidents created or changed by this update (stored before any page about them is sent).
+    pub incidents: &'a [Incident],
 }
 
 /// An audit event with the patient it concerns.
@@ -116,6 +119,15 @@ pub trait Store: Send + Sync {
 
     /// An item was accepted by Telegram: it leaves the outbox and what follows it takes its place.
     fn delivered(&self, key: OutboxKey) -> Result<(), StoreError>;
+
+    /// The incident with this id.
+    fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError>;
+
+    /// Every incident not resolved yet.
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError>;
+
+    /// Saves changed incidents and what to send about them, together (re-paging on a timer).
+    fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError>;
 
     /// Forgets processed-update marks older than `before` (Telegram may reuse ids after a week).
     fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError>;

@@ -235,3 +235,12 @@ impl From<QuestionV1> for Question {
         }
     }
 }
+
+/// A stored incident, any version. (Version 1 is the escalation module's own shape; a change
+/// to it adds a version here with an upgrade.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum IncidentRecord {
+    #[serde(rename = "1")]
+    V1(crate::escalation::Incident),
+}

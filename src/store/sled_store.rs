@@ -1,11 +1,12 @@
 //! The sled store: one `Db` per process, one tree per record kind, explicit big-endian keys, a
 //! schema-version key, and JSON records (readable in a backup, versioned by their own tag).
 
-use super::record::ConversationRecord;
+use super::record::{ConversationRecord, IncidentRecord};
 use super::{
     audit_key, from_signed_key, signed_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store,
     StoreError,
 };
+use crate::escalation::Incident;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -27,6 +28,8 @@ pub struct SledStore {
     /// Processed update ids, with when they were processed.
     processed: sled::Tree,
     outbox: sled::Tree,
+    /// Incidents by id.
+    incidents: sled::Tree,
 }
 
 impl SledStore {
@@ -41,6 +44,7 @@ impl SledStore {
             inbox: db.open_tree("inbox")?,
             processed: db.open_tree("processed")?,
             outbox: db.open_tree("outbox")?,
+            incidents: db.open_tree("incidents")?,
             db,
         };
         store.check_schema()?;
@@ -89,6 +93,19 @@ fn storage_error(e: TransactionError<()>) -> StoreError {
 
 fn decode_outgoing(value: &[u8]) -> Result<Outgoing, StoreError> {
     serde_json::from_slice(value).map_err(|e| StoreError::Corrupt(format!("outbox item: {e}")))
+}
+
+fn decode_incident(value: &[u8]) -> Result<Incident, StoreError> {
+    let IncidentRecord::V1(incident) =
+        serde_json::from_slice(value).map_err(|e| StoreError::Corrupt(format!("incident: {e}")))?;
+    Ok(incident)
+}
+
+/// Key and value bytes, ready to insert.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn encode_incidents(incidents: &[Incident]) -> Result<Entries, StoreError> {
+    incidents.iter().map(|i| Ok((i.id.as_bytes().to_vec(), encode(&IncidentRecord::V1(i.clone()))?))).collect()
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -199,13 +216,17 @@ impl Store for SledStore {
             let key = OutboxKey { lane: item.lane() as u8, sequence: self.db.generate_id()? };
             outgoing.push((key.bytes(), encode(item)?));
         }
+        let incidents = encode_incidents(processed.incidents)?;
         let update_key = signed_key(processed.update_id);
         let done_at = processed.at.as_second().to_be_bytes();
         let patient_key = processed.patient.key();
-        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox]
+        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox, &self.incidents]
             .transaction(|trees| {
-                let (conversations, audit, outbox, done, inbox) =
-                    (&trees[0], &trees[1], &trees[2], &trees[3], &trees[4]);
+                let (conversations, audit, outbox, done, inbox, incident_tree) =
+                    (&trees[0], &trees[1], &trees[2], &trees[3], &trees[4], &trees[5]);
+                for (key, value) in &incidents {
+                    incident_tree.insert(key.as_slice(), value.as_slice())?;
+                }
                 if processed.forget {
                     conversations.remove(&patient_key)?;
                 } else if let Some(record) = &conversation {
@@ -248,6 +269,42 @@ impl Store for SledStore {
                 outbox.remove(&key.bytes())?;
                 if let Some((next_key, next)) = &next {
                     outbox.insert(next_key, next.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        self.incidents.get(id.as_bytes())?.map(|value| decode_incident(&value)).transpose()
+    }
+
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let mut open = Vec::new();
+        for item in self.incidents.iter() {
+            let (_, value) = item?;
+            let incident = decode_incident(&value)?;
+            if incident.is_open() {
+                open.push(incident);
+            }
+        }
+        Ok(open)
+    }
+
+    fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError> {
+        let incidents = encode_incidents(incidents)?;
+        let mut items = Vec::with_capacity(outgoing.len());
+        for item in outgoing {
+            let key = OutboxKey { lane: item.lane() as u8, sequence: self.db.generate_id()? };
+            items.push((key.bytes(), encode(item)?));
+        }
+        (&self.incidents, &self.outbox)
+            .transaction(|(incident_tree, outbox)| {
+                for (key, value) in &incidents {
+                    incident_tree.insert(key.as_slice(), value.as_slice())?;
+                }
+                for (key, value) in &items {
+                    outbox.insert(key, value.as_slice())?;
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             })

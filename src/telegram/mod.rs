@@ -13,10 +13,12 @@
 //! teloxide is used as the HTTP client for the Bot API only: its dispatcher and its long
 //! polling confirm updates before they are handled, which would lose an update in flight.
 
+mod escalator;
 mod intake;
 mod processor;
 mod render;
 mod sender;
+mod staff;
 pub mod token;
 pub mod update;
 mod webhook;
@@ -53,6 +55,31 @@ pub(crate) struct Shared {
     pub inbox_ready: Notify,
     /// New items are in the outbox.
     pub outbox_ready: Notify,
+}
+
+impl Shared {
+    /// Whom pages go to.
+    pub(crate) fn paging(&self) -> crate::escalation::Paging<'_> {
+        let roster = &self.config.roster;
+        crate::escalation::Paging {
+            roster: roster.is_configured().then_some(roster),
+            fallback_chat: self.config.telegram.staff_chat_id,
+        }
+    }
+
+    /// Whether a chat belongs to staff: a roster member, the staff group, or the fallback chat.
+    pub(crate) fn is_staff_chat(&self, chat: i64) -> bool {
+        self.config.roster.is_staff_chat(chat) || self.config.telegram.staff_chat_id == Some(chat)
+    }
+
+    /// A staff member's name by their chat (or user) id.
+    pub(crate) fn staff_name(&self, chat: i64) -> Option<String> {
+        match self.config.roster.member_by_chat(chat) {
+            Some(member) => Some(member.name.clone()),
+            None if self.config.telegram.staff_chat_id == Some(chat) => Some("The on-call clinician".to_string()),
+            None => None,
+        }
+    }
 }
 
 /// The bot's commands, as shown in Telegram's menu.
@@ -98,10 +125,11 @@ pub async fn serve(
         }
     };
     let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
+    let escalator = tokio::spawn(escalator::run(shared.clone(), shutdown.clone()));
     let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
     let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
 
-    for task in [intake, processor, urgent, routine] {
+    for task in [intake, processor, escalator, urgent, routine] {
         task.await.map_err(|e| ServeError::Task(e.to_string()))?;
     }
     shared.store.flush()?;

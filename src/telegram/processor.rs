@@ -3,11 +3,11 @@
 //! goes out about a step that is not yet safe on disk. An update already processed (read again
 //! after a crash, or sent twice by Telegram) changes nothing.
 
-use super::render;
 use super::update::{read, Incoming};
-use super::Shared;
+use super::{render, staff, Shared};
+use crate::escalation::{self, Opened, Paging};
 use crate::store::{Lane, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, StoreError};
-use crate::triage::dialogue::{Action, AuditEvent, Engine};
+use crate::triage::dialogue::{Action, AuditEvent, Engine, Input};
 use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +84,7 @@ fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8])
         forget: false,
         audit: &[],
         outgoing: &[],
+        incidents: &[],
     };
     if shared.store.was_processed(update_id)? {
         return shared.store.commit(&nothing(PatientId(0)));
@@ -95,72 +96,139 @@ fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8])
             Incoming::Ignore
         }
     };
+    let paging = shared.paging();
     match incoming {
         Incoming::Ignore => shared.store.commit(&nothing(PatientId(0))),
-        Incoming::Group { chat } => {
-            let reply = Outgoing::new(
-                Lane::Routine,
-                OutgoingKind::Message { chat, text: GROUP_REFUSAL.to_string(), buttons: Vec::new() },
-            );
-            shared.store.commit(&ProcessedUpdate { outgoing: &[reply], ..nothing(PatientId(chat)) })
+        Incoming::Group { chat, from, input, callback } => {
+            if !shared.is_staff_chat(chat) {
+                let reply = staff::message(Lane::Routine, chat, GROUP_REFUSAL.to_string(), Vec::new());
+                return shared.store.commit(&ProcessedUpdate { outgoing: &[reply], ..nothing(PatientId(chat)) });
+            }
+            let actor = from.and_then(|id| shared.staff_name(id)).unwrap_or_else(|| "staff".to_string());
+            let effects = staff::handle(shared.store.as_ref(), &paging, chat, &actor, &input, now)?;
+            commit_staff(shared, update_id, now, chat, callback, effects)
         }
         Incoming::Patient { chat, input, callback } => {
-            let patient = PatientId(chat);
-            let conversation = shared.store.conversation(patient)?.unwrap_or_default();
-            let step = engine.step(&conversation, &input, now);
-            tracing::debug!(chat, actions = step.actions.len(), "step");
-            let mut outgoing = Vec::new();
-            if let Some((callback_id, message_id)) = callback {
-                outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::AnswerButton { callback_id }));
-                if let Some(message_id) = message_id {
-                    outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::ClearButtons { chat, message_id }));
-                }
+            if shared.is_staff_chat(chat) {
+                let actor = shared.staff_name(chat).unwrap_or_else(|| "staff".to_string());
+                let effects = staff::handle(shared.store.as_ref(), &paging, chat, &actor, &input, now)?;
+                return commit_staff(shared, update_id, now, chat, callback, effects);
             }
-            let mut audit: Vec<AuditEvent> = Vec::new();
-            let mut forget = false;
-            for action in &step.actions {
-                match action {
-                    Action::Reply(reply) => {
-                        let lane = if reply.urgent { Lane::Urgent } else { Lane::Routine };
-                        let parts = render::split(reply);
-                        let last = parts.len().saturating_sub(1);
-                        for (i, text) in parts.into_iter().enumerate() {
-                            let buttons = if i == last { render::valid_buttons(&reply.buttons) } else { Vec::new() };
-                            outgoing.push(Outgoing::new(lane, OutgoingKind::Message { chat, text, buttons }));
-                        }
-                    }
-                    Action::Escalate(alert) => match shared.config.telegram.staff_chat_id {
-                        Some(staff) => {
-                            let page = OutgoingKind::Message {
-                                chat: staff,
-                                text: format!("Patient chat {chat}: {}", alert.summary()),
-                                buttons: Vec::new(),
-                            };
-                            let told = OutgoingKind::Message { chat, text: ALERTED.to_string(), buttons: Vec::new() };
-                            outgoing.push(Outgoing::new(Lane::Urgent, page).then(Outgoing::new(Lane::Urgent, told)));
-                        }
-                        None => tracing::error!(
-                            chat,
-                            disposition = %alert.disposition,
-                            intent = %alert.intent,
-                            "page not sent: no staff chat configured (telegram.staff_chat_id)"
-                        ),
-                    },
-                    Action::Forget => forget = true,
-                    Action::Record(event) => audit.push(event.clone()),
-                    // The follow-up queue and check-ins are recorded through their audit events.
-                    Action::FollowUp(_) | Action::ScheduleCheckIns { .. } | Action::CheckIns { .. } => {}
-                }
+            if staff::is_staff_command(&input) {
+                return commit_staff(shared, update_id, now, chat, callback, staff::refuse(chat, now));
             }
-            shared.store.commit(&ProcessedUpdate {
-                update_id,
-                at: now,
-                patient,
-                conversation: Some(&step.conversation),
-                forget,
-                audit: &audit,
-                outgoing: &outgoing,
-            })
+            patient_step(shared, engine, &paging, update_id, now, chat, input, callback)
         }
     }
+}
+
+/// Answers a button press and clears its keyboard, urgently.
+fn callback_effects(chat: i64, callback: Option<(String, Option<i32>)>) -> Vec<Outgoing> {
+    let mut outgoing = Vec::new();
+    if let Some((callback_id, message_id)) = callback {
+        outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::AnswerButton { callback_id }));
+        if let Some(message_id) = message_id {
+            outgoing.push(Outgoing::new(Lane::Urgent, OutgoingKind::ClearButtons { chat, message_id }));
+        }
+    }
+    outgoing
+}
+
+fn commit_staff(
+    shared: &Shared,
+    update_id: i64,
+    now: Timestamp,
+    chat: i64,
+    callback: Option<(String, Option<i32>)>,
+    effects: staff::Effects,
+) -> Result<(), StoreError> {
+    let mut outgoing = callback_effects(chat, callback);
+    outgoing.extend(effects.outgoing);
+    shared.store.commit(&ProcessedUpdate {
+        update_id,
+        at: now,
+        patient: PatientId(chat),
+        conversation: None,
+        forget: false,
+        audit: &effects.audit,
+        outgoing: &outgoing,
+        incidents: &effects.incidents,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn patient_step(
+    shared: &Shared,
+    engine: &Engine<'_>,
+    paging: &Paging<'_>,
+    update_id: i64,
+    now: Timestamp,
+    chat: i64,
+    input: Input,
+    callback: Option<(String, Option<i32>)>,
+) -> Result<(), StoreError> {
+    let patient = PatientId(chat);
+    let conversation = shared.store.conversation(patient)?.unwrap_or_default();
+    let step = engine.step(&conversation, &input, now);
+    tracing::debug!(chat, actions = step.actions.len(), "step");
+    let mut outgoing = callback_effects(chat, callback);
+    let mut audit: Vec<AuditEvent> = Vec::new();
+    let mut incidents = Vec::new();
+    let mut forget = false;
+    for action in &step.actions {
+        match action {
+            Action::Reply(reply) => {
+                let lane = if reply.urgent { Lane::Urgent } else { Lane::Routine };
+                let parts = render::split(reply);
+                let last = parts.len().saturating_sub(1);
+                for (i, text) in parts.into_iter().enumerate() {
+                    let buttons = if i == last { render::valid_buttons(&reply.buttons) } else { Vec::new() };
+                    outgoing.push(staff::message(lane, chat, text, buttons));
+                }
+            }
+            Action::Escalate(alert) => {
+                let existing = shared.store.open_incidents()?.into_iter().find(|i| i.patient == chat);
+                let taken = |id: &str| shared.store.incident(id).ok().flatten().is_some();
+                let (incident, opened) = escalation::open(existing, alert, chat, now, paging, taken);
+                let (pages, tell_patient, appended) = match opened {
+                    Opened::New(pages) => (pages, true, false),
+                    Opened::Escalated(pages) => (pages, false, false),
+                    Opened::Appended => (Vec::new(), false, true),
+                };
+                if pages.is_empty() && !appended {
+                    tracing::error!(chat, incident = %incident.id, "nobody to page: configure [roster] or telegram.staff_chat_id");
+                    audit.push(AuditEvent { at: now, kind: "page_not_sent".into(), detail: incident.id.clone() });
+                }
+                for (i, page) in pages.into_iter().enumerate() {
+                    let mut item =
+                        staff::message(Lane::Urgent, page.chat, page.text, staff::page_buttons(&page.incident));
+                    if i == 0 && tell_patient {
+                        // The patient hears it only once the page was accepted.
+                        item = item.then(staff::message(Lane::Urgent, chat, ALERTED.to_string(), Vec::new()));
+                    }
+                    outgoing.push(item);
+                }
+                audit.push(AuditEvent {
+                    at: now,
+                    kind: "incident".into(),
+                    detail: format!("{} {}", incident.id, incident.state.as_str()),
+                });
+                incidents.push(incident);
+            }
+            Action::Forget => forget = true,
+            Action::Record(event) => audit.push(event.clone()),
+            // The follow-up queue and check-ins are recorded through their audit events.
+            Action::FollowUp(_) | Action::ScheduleCheckIns { .. } | Action::CheckIns { .. } => {}
+        }
+    }
+    shared.store.commit(&ProcessedUpdate {
+        update_id,
+        at: now,
+        patient,
+        conversation: Some(&step.conversation),
+        forget,
+        audit: &audit,
+        outgoing: &outgoing,
+        incidents: &incidents,
+    })
 }

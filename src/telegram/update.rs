@@ -14,8 +14,8 @@ pub enum Incoming {
         /// The button press to answer, and the message whose buttons to clear.
         callback: Option<(String, Option<i32>)>,
     },
-    /// Someone wrote in a group: patients are served in private chats only.
-    Group { chat: i64 },
+    /// Someone wrote in a group: only the staff group is served.
+    Group { chat: i64, from: Option<i64>, input: Input, callback: Option<(String, Option<i32>)> },
     /// Nothing for the bot (a channel post, a poll, an unknown kind...).
     Ignore,
 }
@@ -32,7 +32,12 @@ pub fn read(update: &Update) -> Incoming {
                 MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id.0, None),
             };
             let data = query.data.clone().unwrap_or_default();
-            Incoming::Patient { chat, input: Input::Button(data), callback: Some((query.id.0.clone(), message_id)) }
+            let callback = Some((query.id.0.clone(), message_id));
+            if chat < 0 {
+                let from = i64::try_from(query.from.id.0).ok();
+                return Incoming::Group { chat, from, input: Input::Button(data), callback };
+            }
+            Incoming::Patient { chat, input: Input::Button(data), callback }
         }
         _ => Incoming::Ignore,
     }
@@ -40,17 +45,18 @@ pub fn read(update: &Update) -> Incoming {
 
 fn from_message(message: &Message, edited: bool) -> Incoming {
     let chat = message.chat.id.0;
-    if !message.chat.is_private() {
-        return if message.chat.is_group() || message.chat.is_supergroup() {
-            Incoming::Group { chat }
-        } else {
-            Incoming::Ignore
-        };
-    }
     let input = match (message.text(), message.caption()) {
         (Some(text), _) if edited => Input::Edited(text.to_string()),
         (Some(text), _) => Input::from_text(text),
         (None, caption) => Input::NonText { caption: caption.map(str::to_string) },
     };
+    if !message.chat.is_private() {
+        return if message.chat.is_group() || message.chat.is_supergroup() {
+            let from = message.from.as_ref().and_then(|u| i64::try_from(u.id.0).ok());
+            Incoming::Group { chat, from, input, callback: None }
+        } else {
+            Incoming::Ignore
+        };
+    }
     Incoming::Patient { chat, input, callback: None }
 }

@@ -42,9 +42,10 @@ static WEEKDAY_NOW: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(\d{1,2})(?:[:.](\d{2}))? ?(am|pm)(?-u:\b)").expect("valid regex"));
-/// A clock time said to be now: "it's now about 3pm", "now 15:30".
+/// A clock time said to be now: "it's now about 3pm", "it's 5pm now".
 static CLOCK_NOW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)now(?: \w+){0,2} (\d{1,2})(?:[:.](\d{2}))? ?(am|pm)(?-u:\b)").expect("valid regex")
+    Regex::new(r"(?-u:\b)(?:now(?: \w+){0,2}|its|it is|its now|it is now) (\d{1,2})(?:[:.](\d{2}))? ?(am|pm)(?-u:\b)")
+        .expect("valid regex")
 });
 
 fn weekday_index(stem: &str) -> Option<i64> {
@@ -179,6 +180,7 @@ mod tests {
         assert_eq!(hours("trouble focusing since mondays session and its friday now"), Some(96));
         assert_eq!(hours("had my 4th infusion at 10am, its now about 3pm and i still feel detached"), Some(5));
         assert_eq!(hours("session at 11pm, now 1am and still floaty"), Some(2));
+        assert_eq!(hours("treatment was at 9am, its 5pm now"), Some(8));
         assert_eq!(hours("my infusions are on monday and friday"), None);
         assert_eq!(hours("at 10am i felt fine"), None);
     }

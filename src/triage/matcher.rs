@@ -24,7 +24,7 @@ pub fn classify(catalogue: &Catalogue, text: &str) -> Classification {
 /// Classifies one message; `since_treatment` is the time since the patient's last recorded
 /// treatment, when known (the longer of it and any span the message mentions is used).
 pub fn classify_with(catalogue: &Catalogue, text: &str, since_treatment: Option<Duration>) -> Classification {
-    let folded = FoldedText::new(text);
+    let folded = FoldedText::with_words(text, &catalogue.lexicon().words);
     let folded_text = folded.as_str();
     let scope = Scope::new(catalogue.lexicon(), folded_text);
     let readings = readings::find(folded_text);

@@ -41,6 +41,45 @@ impl FoldedText {
         Self { text, origin }
     }
 
+    /// Folds `original`, then replaces whole words by their spelled-out form ("cnt" -> "cant",
+    /// "rly" -> "really"), from the catalogue's `[words]` table.
+    pub fn with_words(original: &str, words: &std::collections::HashMap<String, String>) -> Self {
+        let folded = Self::new(original);
+        if words.is_empty() {
+            return folded;
+        }
+        let bytes = folded.text.as_bytes();
+        let mut text = String::with_capacity(folded.text.len() + 16);
+        let mut origin = Vec::with_capacity(folded.origin.len() + 16);
+        let mut i = 0;
+        while i < bytes.len() {
+            let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+            if !is_word(bytes[i]) {
+                text.push(bytes[i] as char);
+                origin.push(folded.origin[i]);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_word(bytes[i]) {
+                i += 1;
+            }
+            let word = &folded.text[start..i];
+            match words.get(word) {
+                Some(replacement) => {
+                    let span = (folded.origin[start].0, folded.origin[i - 1].1);
+                    text.push_str(replacement);
+                    origin.extend(std::iter::repeat_n(span, replacement.len()));
+                }
+                None => {
+                    text.push_str(word);
+                    origin.extend_from_slice(&folded.origin[start..i]);
+                }
+            }
+        }
+        Self { text, origin }
+    }
+
     /// The folded text that patterns run against.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -152,6 +191,20 @@ mod tests {
     #[test]
     fn accents_fold_to_ascii() {
         assert_eq!(FoldedText::new("Café naïve").as_str(), "cafe naive");
+    }
+
+    #[test]
+    fn words_are_spelled_out_and_map_back() {
+        let words = std::collections::HashMap::from([
+            ("cnt".to_string(), "cant".to_string()),
+            ("rly".to_string(), "really".to_string()),
+        ]);
+        let original = "I CNT breathe, rly";
+        let folded = FoldedText::with_words(original, &words);
+        assert_eq!(folded.as_str(), "i cant breathe, really");
+        let start = folded.as_str().find("cant").unwrap();
+        let (a, b) = folded.original_range(start, start + 4);
+        assert_eq!(&original[a..b], "CNT");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The integration-test binary: one binary for every suite, with shared helpers here.
 
+mod audit;
 mod catalogue;
 mod chat;
 mod cli;
 mod conversations;
+mod escalation;
 mod eval;
 mod matcher;
 mod properties;

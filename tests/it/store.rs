@@ -90,6 +90,23 @@ fn texts(items: &[(aftercare::store::OutboxKey, Outgoing)]) -> Vec<String> {
         .collect()
 }
 
+fn sample_incident(id: &str, patient: i64) -> aftercare::escalation::Incident {
+    aftercare::escalation::Incident {
+        id: id.into(),
+        patient,
+        episode_started: at("2026-06-10T12:00:00Z"),
+        disposition: Disposition::Emergency,
+        intent: "breathing_difficulty".into(),
+        summary: "[EMERGENCY] ...".into(),
+        state: aftercare::escalation::State::Triggered,
+        created: at("2026-06-10T12:00:00Z"),
+        level: 0,
+        next_page_at: Some(at("2026-06-10T12:05:00Z")),
+        acknowledged_by: None,
+        events: vec![],
+    }
+}
+
 /// The update intake, processing and outbox part of the contract.
 fn intake_contract(store: &dyn Store) {
     assert_eq!(store.next_offset().unwrap(), None);
@@ -111,6 +128,7 @@ fn intake_contract(store: &dyn Store) {
             forget: false,
             audit: &audit,
             outgoing: &outgoing,
+            incidents: &[],
         })
         .unwrap();
     store.flush().unwrap();
@@ -133,6 +151,29 @@ fn intake_contract(store: &dyn Store) {
     store.delivered(routine[0].0).unwrap();
     assert_eq!(texts(&store.outbox(Lane::Routine).unwrap()), ["second"]);
 
+    // Incidents are stored with the update that opened them, and by the paging timer.
+    let mut incident = sample_incident("E-2345", patient.0);
+    store
+        .commit(&ProcessedUpdate {
+            update_id: 20,
+            at: at("2026-06-10T12:05:00Z"),
+            patient,
+            conversation: None,
+            forget: false,
+            audit: &[],
+            outgoing: &[message(Lane::Urgent, 501, "page")],
+            incidents: std::slice::from_ref(&incident),
+        })
+        .unwrap();
+    assert_eq!(store.incident("E-2345").unwrap(), Some(incident.clone()));
+    assert_eq!(store.open_incidents().unwrap(), vec![incident.clone()]);
+    incident.state = aftercare::escalation::State::Resolved;
+    store.save_incidents(std::slice::from_ref(&incident), &[message(Lane::Urgent, 5, "seen")]).unwrap();
+    assert_eq!(store.incident("E-2345").unwrap().unwrap().state, aftercare::escalation::State::Resolved);
+    assert!(store.open_incidents().unwrap().is_empty(), "resolved incidents are not open");
+    assert!(texts(&store.outbox(Lane::Urgent).unwrap()).contains(&"seen".to_string()));
+    assert_eq!(store.incident("E-XXXX").unwrap(), None);
+
     // Forgetting in a commit removes the conversation.
     store
         .commit(&ProcessedUpdate {
@@ -143,10 +184,11 @@ fn intake_contract(store: &dyn Store) {
             forget: true,
             audit: &[],
             outgoing: &[],
+            incidents: &[],
         })
         .unwrap();
     assert_eq!(store.conversation(patient).unwrap(), None);
-    assert_eq!(store.prune_processed(at("2026-06-15T00:00:00Z")).unwrap(), 1);
+    assert_eq!(store.prune_processed(at("2026-06-15T00:00:00Z")).unwrap(), 2);
     assert!(!store.was_processed(11).unwrap() && store.was_processed(12).unwrap());
 }
 

@@ -154,6 +154,20 @@ fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Le
             None => report.top(format!("macros.{name}"), "a macro must be a string"),
         }
     }
+    let mut words = HashMap::new();
+    for (word, value) in &raw.words {
+        let valid =
+            |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        match value.as_str() {
+            Some(text) if valid(word) && text.split(' ').all(valid) => {
+                words.insert(word.clone(), text.to_string());
+            }
+            _ => report.top(
+                format!("words.{word}"),
+                "a word and its spelling must be lower-case letters, digits or `_` (the spelling may have spaces)",
+            ),
+        }
+    }
     let before = report.problems.len();
     let negation_before = trigger_regex(&mut report, &raw.negation, "negation", &macros, true);
     let negation_after = trigger_regex(&mut report, &raw.negation, "negation", &macros, false);
@@ -188,6 +202,7 @@ fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Le
         breaks: breaks?,
         max_words_after_trigger: *raw.scope.max_words_after_trigger.get_ref() as usize,
         max_words_before_trigger: *raw.scope.max_words_before_trigger.get_ref() as usize,
+        words,
     };
     Some((lexicon, macros))
 }

@@ -100,6 +100,9 @@ pub struct LexiconFile {
     /// `{name}` in any pattern is replaced by the macro's text before compiling.
     #[serde(default)]
     pub macros: toml::Table,
+    /// Whole words spelled out before matching: text-speak and common misspellings.
+    #[serde(default)]
+    pub words: toml::Table,
 }
 
 /// Trigger phrases (regex) that act on the mentions after them (`before`) or before them (`after`).

@@ -16,6 +16,8 @@ pub struct Lexicon {
     pub(crate) breaks: Regex,
     pub(crate) max_words_after_trigger: usize,
     pub(crate) max_words_before_trigger: usize,
+    /// Whole words spelled out before matching ("cnt" -> "cant").
+    pub(crate) words: std::collections::HashMap<String, String>,
 }
 
 /// Rewrites a pattern as written by a clinician into the form compiled against folded text:

@@ -267,6 +267,11 @@ impl BotApi {
         queue.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// Drops every failure still queued by [`BotApi::fail_next`].
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
     /// Waits up to `timeout` for a sent message (among all sent so far) that matches, and returns
     /// the earliest that does.
     pub fn wait_for_sent(&self, matches: impl Fn(&Sent) -> bool, timeout: Duration) -> Option<Sent> {

@@ -1,0 +1,47 @@
+//! The paging timer: every second, any incident whose acknowledgement time has passed is paged
+//! at its next level. Its deadlines live in the store, so they resume after a restart.
+
+use super::{staff, Shared};
+use crate::escalation::escalate_if_due;
+use crate::store::Lane;
+use jiff::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = tick(&shared) {
+            tracing::error!(error = %e, "paging timer failed; will try again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn tick(shared: &Shared) -> Result<(), crate::store::StoreError> {
+    let now = Timestamp::now();
+    let paging = shared.paging();
+    let mut changed = Vec::new();
+    let mut outgoing = Vec::new();
+    for mut incident in shared.store.open_incidents()? {
+        let pages = escalate_if_due(&mut incident, now, &paging);
+        if pages.is_empty() {
+            continue;
+        }
+        tracing::warn!(incident = %incident.id, level = incident.level + 1, "not acknowledged: paging the next level");
+        for page in pages {
+            outgoing.push(staff::message(Lane::Urgent, page.chat, page.text, staff::page_buttons(&page.incident)));
+        }
+        changed.push(incident);
+    }
+    if !changed.is_empty() {
+        // Stored and flushed before the pages go out.
+        shared.store.save_incidents(&changed, &outgoing)?;
+        shared.store.flush()?;
+        shared.outbox_ready.notify_waiters();
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Staff in Telegram: the Acknowledge and Resolve buttons on pages, and the staff commands
+//! (`/open`, `/ack ID`, `/resolve ID note`, `/oncall`, `/reply ID text`, `/followups`). Only
+//! chats on the roster (or the configured staff chat) may use them; anyone else is refused and
+//! the attempt is recorded.
+
+use crate::escalation::{self, Incident, Paging, State};
+use crate::store::{Lane, Outgoing, OutgoingKind, Store, StoreError};
+use crate::triage::dialogue::{AuditEvent, Button, Input};
+use jiff::Timestamp;
+
+/// The staff command words.
+pub const COMMANDS: &[&str] = &["/open", "/ack", "/resolve", "/oncall", "/reply", "/followups"];
+
+/// What a staff action changes: messages to send, incidents to store, audit events.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub outgoing: Vec<Outgoing>,
+    pub incidents: Vec<Incident>,
+    pub audit: Vec<AuditEvent>,
+}
+
+impl Effects {
+    fn say(&mut self, chat: i64, text: impl Into<String>) {
+        self.outgoing.push(message(Lane::Urgent, chat, text.into(), Vec::new()));
+    }
+}
+
+/// A message in a lane.
+pub fn message(lane: Lane, chat: i64, text: String, buttons: Vec<Button>) -> Outgoing {
+    Outgoing::new(lane, OutgoingKind::Message { chat, text, buttons })
+}
+
+/// The buttons on a page.
+pub fn page_buttons(id: &str) -> Vec<Button> {
+    vec![Button::new("Acknowledge", format!("ack:{id}")), Button::new("Resolve", format!("res:{id}"))]
+}
+
+/// Whether a text is a staff command (so a patient sending one is refused, not triaged).
+pub fn is_staff_command(input: &Input) -> bool {
+    let text = match input {
+        Input::Text(text) => text.trim(),
+        _ => return false,
+    };
+    let word = text.split_whitespace().next().unwrap_or("").split('@').next().unwrap_or("");
+    COMMANDS.contains(&word.to_ascii_lowercase().as_str())
+}
+
+/// The refusal for someone not on the roster.
+pub fn refuse(chat: i64, now: Timestamp) -> Effects {
+    let mut effects = Effects::default();
+    effects.say(chat, "Sorry, that command is only for the clinic's staff.");
+    effects.audit.push(AuditEvent { at: now, kind: "staff_command_refused".into(), detail: format!("chat={chat}") });
+    effects
+}
+
+/// Handles a staff member's input: `actor` is their name.
+pub fn handle(
+    store: &dyn Store,
+    paging: &Paging<'_>,
+    chat: i64,
+    actor: &str,
+    input: &Input,
+    now: Timestamp,
+) -> Result<Effects, StoreError> {
+    let mut effects = Effects::default();
+    let text = match input {
+        Input::Button(data) => {
+            let (verb, id) = data.split_once(':').unwrap_or((data, ""));
+            match verb {
+                "ack" => acknowledge(store, &mut effects, chat, actor, id, now)?,
+                "res" => resolve(store, &mut effects, chat, actor, id, "", now)?,
+                _ => effects.say(chat, "That button is not in use any more."),
+            }
+            return Ok(effects);
+        }
+        Input::Text(text) => text.trim().to_string(),
+        Input::Command { command, argument } => format!("/{command:?} {argument}").to_lowercase(),
+        Input::Edited(_) | Input::NonText { .. } => return Ok(effects),
+    };
+    let mut words = text.splitn(3, char::is_whitespace);
+    let command = words.next().unwrap_or("").split('@').next().unwrap_or("").to_ascii_lowercase();
+    let id = words.next().unwrap_or("").trim().to_ascii_uppercase();
+    let rest = words.next().unwrap_or("").trim().to_string();
+    match command.as_str() {
+        "/open" => {
+            let open = store.open_incidents()?;
+            let lines: Vec<String> = open
+                .iter()
+                .map(|i| {
+                    let by = i.acknowledged_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+                    format!("{} {} {}{by}: {}", i.id, i.disposition, i.state.as_str(), i.intent)
+                })
+                .collect();
+            let text = if lines.is_empty() { "No open incidents.".to_string() } else { lines.join("\n") };
+            effects.say(chat, text);
+        }
+        "/ack" => acknowledge(store, &mut effects, chat, actor, &id, now)?,
+        "/resolve" => resolve(store, &mut effects, chat, actor, &id, &rest, now)?,
+        "/reply" => match store.incident(&id)? {
+            Some(incident) if !rest.is_empty() => {
+                let relayed = format!("{actor} from the clinic: {rest}");
+                effects.outgoing.push(message(Lane::Urgent, incident.patient, relayed, Vec::new()));
+                let mut incident = incident;
+                incident.record(now, actor, "replied", "");
+                effects.incidents.push(incident);
+                effects.say(chat, format!("Sent to the patient of {id}."));
+            }
+            Some(_) => effects.say(chat, "Usage: /reply ID your message"),
+            None => effects.say(chat, format!("No incident {id}.")),
+        },
+        "/oncall" => {
+            let text = match paging.roster.and_then(|r| r.on_call(now)) {
+                Some(on_call) => {
+                    let backup = on_call.backup.map_or("none".to_string(), |b| b.name.clone());
+                    format!("On call now: {} (backup: {backup})", on_call.primary.name)
+                }
+                None => "No roster is configured: pages go to the staff chat.".to_string(),
+            };
+            effects.say(chat, text);
+        }
+        "/followups" => {
+            let since = now.checked_sub(jiff::SignedDuration::from_hours(24 * 7)).unwrap_or(now);
+            let entries: Vec<String> = store
+                .audit(Some(since))?
+                .into_iter()
+                .filter(|e| e.event.kind == "follow_up")
+                .map(|e| format!("{} patient chat {}: {}", e.event.at, e.patient.0, e.event.detail))
+                .collect();
+            let text = if entries.is_empty() {
+                "The follow-up queue is empty (last 7 days).".to_string()
+            } else {
+                format!("Follow-up queue (last 7 days):\n{}", entries.join("\n"))
+            };
+            effects.say(chat, text);
+        }
+        _ => effects.say(chat, "Staff commands: /open, /ack ID, /resolve ID note, /oncall, /reply ID text, /followups"),
+    }
+    effects.audit.push(AuditEvent { at: now, kind: "staff_command".into(), detail: format!("{command} by {actor}") });
+    Ok(effects)
+}
+
+fn acknowledge(
+    store: &dyn Store,
+    effects: &mut Effects,
+    chat: i64,
+    actor: &str,
+    id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(mut incident) = store.incident(&id.to_ascii_uppercase())? else {
+        effects.say(chat, format!("No incident {id}."));
+        return Ok(());
+    };
+    match escalation::acknowledge(&mut incident, actor, now) {
+        Ok(()) => {
+            effects.say(chat, format!("{} acknowledged by {actor}. Paging has stopped.", incident.id));
+            let told = format!("{actor} from the clinic has seen your message.");
+            effects.outgoing.push(message(Lane::Urgent, incident.patient, told, Vec::new()));
+            effects.audit.push(AuditEvent {
+                at: now,
+                kind: "acknowledged".into(),
+                detail: format!("{} by {actor}", incident.id),
+            });
+            effects.incidents.push(incident);
+        }
+        Err(e) => effects.say(chat, e.to_string()),
+    }
+    Ok(())
+}
+
+fn resolve(
+    store: &dyn Store,
+    effects: &mut Effects,
+    chat: i64,
+    actor: &str,
+    id: &str,
+    note: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(mut incident) = store.incident(&id.to_ascii_uppercase())? else {
+        effects.say(chat, format!("No incident {id}."));
+        return Ok(());
+    };
+    let was_acknowledged = incident.state != State::Triggered;
+    match escalation::resolve(&mut incident, actor, note, now) {
+        Ok(()) => {
+            effects.say(chat, format!("{} resolved by {actor}.", incident.id));
+            if !was_acknowledged {
+                let told = format!("{actor} from the clinic has seen your message.");
+                effects.outgoing.push(message(Lane::Urgent, incident.patient, told, Vec::new()));
+            }
+            effects.audit.push(AuditEvent {
+                at: now,
+                kind: "resolved".into(),
+                detail: format!("{} by {actor}", incident.id),
+            });
+            effects.incidents.push(incident);
+        }
+        Err(e) => effects.say(chat, e.to_string()),
+    }
+    Ok(())
+}
