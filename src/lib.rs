@@ -7,6 +7,7 @@ pub mod escalation;
 
 pub mod problem;
 pub mod roster;
+pub mod staff;
 pub mod store;
 pub mod telegram;
 pub mod triage;

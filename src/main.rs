@@ -3,6 +3,7 @@
 use aftercare::cli::chat::Chat;
 use aftercare::cli::{audit, classify, eval};
 use aftercare::config::{Config, UpdateSource};
+use aftercare::escalation::Paging;
 use aftercare::store::{PatientId, SledStore};
 use aftercare::telegram::BotToken;
 use aftercare::triage::catalogue::{CatalogueSource, Problems};
@@ -139,9 +140,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store =
                 SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
             let settings = Settings::from(&config);
+            let roster = &config.roster;
             let chat = Chat {
                 engine: Engine::new(&catalogue, &settings),
                 store: &store,
+                paging: Paging {
+                    roster: roster.is_configured().then_some(roster),
+                    fallback_chat: config.telegram.staff_chat_id,
+                },
                 patient: PatientId(patient),
                 clock: &Timestamp::now,
             };

@@ -4,9 +4,16 @@
 //!
 //! Not a terminal on stdin: one patient message per line, each reply line starting `bot: `, so
 //! the chat can be scripted.
+//!
+//! Escalations open real incidents in the data directory (printed as `alert:` lines with their
+//! id). To try the staff side without Telegram, type `/ack ID`, `/resolve ID note`, `/open` or
+//! `/oncall`: the console then speaks as the on-call clinician, and what staff would receive is
+//! printed on `staff:` lines.
 
-use crate::store::{PatientId, Store, StoreError};
-use crate::triage::dialogue::{Action, Alert, Conversation, Engine, FollowUp, Input, Question, Reply};
+use crate::escalation::Paging;
+use crate::staff::{self, Effects};
+use crate::store::{OutgoingKind, PatientId, Store, StoreError};
+use crate::triage::dialogue::{Action, Conversation, Engine, FollowUp, Input, Question, Reply};
 use jiff::Timestamp;
 use std::io::{self, BufRead, Write};
 
@@ -14,6 +21,8 @@ use std::io::{self, BufRead, Write};
 pub struct Chat<'a> {
     pub engine: Engine<'a>,
     pub store: &'a dyn Store,
+    /// Whom alerts would page (the roster, or the configured staff chat).
+    pub paging: Paging<'a>,
     pub patient: PatientId,
     pub clock: &'a dyn Fn() -> Timestamp,
 }
@@ -51,10 +60,14 @@ impl Chat<'_> {
 
     /// Handles one typed line and prints what the bot does.
     pub fn say(&self, line: &str, out: &mut impl Write) -> Result<(), ChatError> {
+        let now = (self.clock)();
         let conversation = self.store.conversation(self.patient)?.unwrap_or_default();
         let input = read_line(&conversation, line);
-        let step = self.engine.step(&conversation, &input, (self.clock)());
-        let audit: Vec<_> = step
+        if staff::is_staff_command(&input) {
+            return self.act_as_staff(&input, now, out);
+        }
+        let step = self.engine.step(&conversation, &input, now);
+        let mut audit: Vec<_> = step
             .actions
             .iter()
             .filter_map(|a| match a {
@@ -62,21 +75,61 @@ impl Chat<'_> {
                 _ => None,
             })
             .collect();
+        let mut pages = Vec::new();
+        for action in &step.actions {
+            if let Action::Escalate(alert) = action {
+                let effects = staff::page(self.store, &self.paging, alert, self.patient.0, now)?;
+                audit.extend(effects.audit.iter().cloned());
+                pages.push(effects);
+            }
+        }
         self.store.save(self.patient, &step.conversation, &audit)?;
+        for effects in &pages {
+            self.store.save_incidents(&effects.incidents, &[])?;
+        }
         if step.actions.iter().any(|a| matches!(a, Action::Forget)) {
             self.store.forget(self.patient)?;
         }
         // Durable before anything is shown as done.
         self.store.flush()?;
+        let mut pages = pages.iter();
         for action in &step.actions {
             match action {
                 Action::Reply(reply) => print_reply(reply, out)?,
                 Action::Escalate(alert) => {
-                    print_alert(alert, out)?;
-                    writeln!(out, "bot: The on-call clinician has been alerted.")?;
+                    let id = pages.next().and_then(|p| p.incidents.first()).map_or("-".to_string(), |i| i.id.clone());
+                    writeln!(out, "alert: {id} {}", alert.summary())?;
+                    writeln!(out, "bot: {}", staff::ALERTED)?;
                 }
                 Action::FollowUp(follow_up) => print_follow_up(follow_up, out)?,
                 Action::ScheduleCheckIns { .. } | Action::CheckIns { .. } | Action::Forget | Action::Record(_) => {}
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    /// The console speaking as the on-call clinician (`/ack`, `/resolve`, `/open`, `/oncall`).
+    fn act_as_staff(&self, input: &Input, now: jiff::Timestamp, out: &mut impl Write) -> Result<(), ChatError> {
+        let actor = self
+            .paging
+            .roster
+            .and_then(|r| r.on_call(now))
+            .map_or("The on-call clinician".to_string(), |o| o.primary.name.clone());
+        // The console's own chat stands in for the staff member's.
+        let staff_chat = 0;
+        let Effects { outgoing, incidents, audit } =
+            staff::handle(self.store, &self.paging, staff_chat, &actor, input, now)?;
+        self.store.save_incidents(&incidents, &[])?;
+        let conversation = self.store.conversation(self.patient)?.unwrap_or_default();
+        self.store.save(self.patient, &conversation, &audit)?;
+        self.store.flush()?;
+        for item in &outgoing {
+            if let OutgoingKind::Message { chat, text, .. } = item.kind() {
+                let prefix = if *chat == self.patient.0 { "bot" } else { "staff" };
+                for line in text.lines() {
+                    writeln!(out, "{prefix}: {line}")?;
+                }
             }
         }
         out.flush()?;
@@ -109,10 +162,6 @@ fn print_reply(reply: &Reply, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "bot:   {}", options.join("  "))?;
     }
     Ok(())
-}
-
-fn print_alert(alert: &Alert, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "alert: {}", alert.summary())
 }
 
 fn print_follow_up(follow_up: &FollowUp, out: &mut impl Write) -> io::Result<()> {

@@ -216,3 +216,98 @@ pub fn resolve(incident: &mut Incident, by: &str, note: &str, now: Timestamp) ->
     incident.record(now, by, "resolved", note);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roster::{parse_days, ClockTime, Shift, StaffMember};
+    use crate::triage::dialogue::Alert;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn roster() -> Roster {
+        let member = |id: &str, chat_id| StaffMember { id: id.into(), name: id.into(), chat_id, role: String::new() };
+        Roster {
+            staff: vec![member("ana", 501), member("ben", 502)],
+            shifts: vec![Shift {
+                days: parse_days("daily").unwrap().to_vec(),
+                from: ClockTime::new(0, 0).unwrap(),
+                to: ClockTime::new(0, 0).unwrap(),
+                primary: "ana".into(),
+                backup: Some("ben".into()),
+            }],
+            staff_group: Some(-900),
+            ack_timeout_emergency: Duration::from_secs(300),
+            ack_timeout_urgent: Duration::from_secs(600),
+            repeat_every: Duration::from_secs(600),
+            ..Roster::default()
+        }
+    }
+
+    fn alert(disposition: Disposition, intent: &str) -> Alert {
+        Alert {
+            disposition,
+            intent: intent.into(),
+            intent_title: intent.into(),
+            reasons: vec![],
+            answers: vec![],
+            severity: None,
+            trend: None,
+            since_treatment: None,
+            route: None,
+            recent_messages: vec![],
+            episode_started: at("2026-06-10T12:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn levels_climb_from_primary_to_everyone() {
+        let roster = roster();
+        let paging = Paging { roster: Some(&roster), fallback_chat: None };
+        let now = at("2026-06-10T12:00:00Z");
+        assert_eq!(paging.recipients(0, now), vec![501]);
+        assert_eq!(paging.recipients(1, now), vec![502, 501]);
+        assert_eq!(paging.recipients(2, now), vec![-900]);
+        assert_eq!(paging.recipients(3, now), vec![501, 502, -900]);
+        let fallback = Paging { roster: None, fallback_chat: Some(77) };
+        assert_eq!(fallback.recipients(2, now), vec![77]);
+    }
+
+    #[test]
+    fn an_incident_is_paged_again_until_acknowledged() {
+        let roster = roster();
+        let paging = Paging { roster: Some(&roster), fallback_chat: None };
+        let now = at("2026-06-10T12:00:00Z");
+        let (mut incident, opened) =
+            open(None, &alert(Disposition::Emergency, "chest_cardiac"), 9, now, &paging, |_| false);
+        assert!(matches!(&opened, Opened::New(pages) if pages.len() == 1 && pages[0].chat == 501));
+        assert!(escalate_if_due(&mut incident, at("2026-06-10T12:04:59Z"), &paging).is_empty(), "not yet");
+        let second = escalate_if_due(&mut incident, at("2026-06-10T12:05:00Z"), &paging);
+        assert_eq!(second.iter().map(|p| p.chat).collect::<Vec<_>>(), vec![502, 501]);
+        acknowledge(&mut incident, "ana", at("2026-06-10T12:06:00Z")).unwrap();
+        assert!(escalate_if_due(&mut incident, at("2026-06-10T13:00:00Z"), &paging).is_empty(), "stopped");
+        assert!(acknowledge(&mut incident, "ben", at("2026-06-10T12:07:00Z")).is_err());
+        resolve(&mut incident, "ben", "called", at("2026-06-10T12:30:00Z")).unwrap();
+        assert_eq!(incident.state, State::Resolved);
+        let kinds: Vec<&str> = incident.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["triggered", "re-paged", "acknowledged", "resolved"]);
+    }
+
+    #[test]
+    fn one_open_incident_per_episode_and_a_more_urgent_alert_pages_again() {
+        let roster = roster();
+        let paging = Paging { roster: Some(&roster), fallback_chat: None };
+        let now = at("2026-06-10T12:00:00Z");
+        let (incident, _) = open(None, &alert(Disposition::Urgent, "psychosis"), 9, now, &paging, |_| false);
+        let (same, opened) =
+            open(Some(incident.clone()), &alert(Disposition::Urgent, "psychosis"), 9, now, &paging, |_| false);
+        assert_eq!((same.id.as_str(), &opened), (incident.id.as_str(), &Opened::Appended));
+        let (raised, opened) =
+            open(Some(same), &alert(Disposition::Emergency, "self_harm"), 9, now, &paging, |_| false);
+        assert_eq!(raised.id, incident.id);
+        assert_eq!(raised.disposition, Disposition::Emergency);
+        assert!(matches!(opened, Opened::Escalated(pages) if pages[0].chat == 501));
+    }
+}

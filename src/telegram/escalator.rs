@@ -1,8 +1,9 @@
 //! The paging timer: every second, any incident whose acknowledgement time has passed is paged
 //! at its next level. Its deadlines live in the store, so they resume after a restart.
 
-use super::{staff, Shared};
+use super::Shared;
 use crate::escalation::escalate_if_due;
+use crate::staff;
 use crate::store::Lane;
 use jiff::Timestamp;
 use std::sync::Arc;

@@ -18,7 +18,6 @@ mod intake;
 mod processor;
 mod render;
 mod sender;
-mod staff;
 pub mod token;
 pub mod update;
 mod webhook;

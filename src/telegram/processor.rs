@@ -4,8 +4,9 @@
 //! after a crash, or sent twice by Telegram) changes nothing.
 
 use super::update::{read, Incoming};
-use super::{render, staff, Shared};
-use crate::escalation::{self, Opened, Paging};
+use super::{render, Shared};
+use crate::escalation::Paging;
+use crate::staff;
 use crate::store::{Lane, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, StoreError};
 use crate::triage::dialogue::{Action, AuditEvent, Engine, Input};
 use jiff::Timestamp;
@@ -17,8 +18,6 @@ use tokio::sync::watch;
 /// What the bot says in a group chat: patients are served one to one.
 const GROUP_REFUSAL: &str =
     "Hello! I look after patients one to one, so I don't answer in groups. Please write to me in a private chat.";
-/// Sent to the patient once the page was accepted by Telegram.
-pub(crate) const ALERTED: &str = "The on-call clinician has been alerted.";
 
 /// How long processed update ids are remembered. Telegram re-delivers only within a day, and
 /// may start ids afresh after a week without updates.
@@ -187,33 +186,13 @@ fn patient_step(
                 }
             }
             Action::Escalate(alert) => {
-                let existing = shared.store.open_incidents()?.into_iter().find(|i| i.patient == chat);
-                let taken = |id: &str| shared.store.incident(id).ok().flatten().is_some();
-                let (incident, opened) = escalation::open(existing, alert, chat, now, paging, taken);
-                let (pages, tell_patient, appended) = match opened {
-                    Opened::New(pages) => (pages, true, false),
-                    Opened::Escalated(pages) => (pages, false, false),
-                    Opened::Appended => (Vec::new(), false, true),
-                };
-                if pages.is_empty() && !appended {
-                    tracing::error!(chat, incident = %incident.id, "nobody to page: configure [roster] or telegram.staff_chat_id");
-                    audit.push(AuditEvent { at: now, kind: "page_not_sent".into(), detail: incident.id.clone() });
+                let effects = staff::page(shared.store.as_ref(), paging, alert, chat, now)?;
+                if effects.audit.iter().any(|e| e.kind == staff::PAGE_NOT_SENT) {
+                    tracing::error!(chat, "nobody to page: configure [roster] or telegram.staff_chat_id");
                 }
-                for (i, page) in pages.into_iter().enumerate() {
-                    let mut item =
-                        staff::message(Lane::Urgent, page.chat, page.text, staff::page_buttons(&page.incident));
-                    if i == 0 && tell_patient {
-                        // The patient hears it only once the page was accepted.
-                        item = item.then(staff::message(Lane::Urgent, chat, ALERTED.to_string(), Vec::new()));
-                    }
-                    outgoing.push(item);
-                }
-                audit.push(AuditEvent {
-                    at: now,
-                    kind: "incident".into(),
-                    detail: format!("{} {}", incident.id, incident.state.as_str()),
-                });
-                incidents.push(incident);
+                outgoing.extend(effects.outgoing);
+                audit.extend(effects.audit);
+                incidents.extend(effects.incidents);
             }
             Action::Forget => forget = true,
             Action::Record(event) => audit.push(event.clone()),

@@ -65,3 +65,19 @@ fn odd_input_gets_an_answer_and_no_crash() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.matches("bot: ").count() >= 4, "{stdout}");
 }
+
+#[test]
+fn the_console_opens_incidents_and_acknowledges_them_as_the_on_call_clinician() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = chat(dir.path(), "my lips are swelling up\n");
+    let first = String::from_utf8_lossy(&first.stdout);
+    let alert = first.lines().find(|l| l.starts_with("alert: ")).expect("an alert line");
+    let id = alert.split_whitespace().nth(1).unwrap().to_string();
+    assert!(id.starts_with("E-"), "{alert}");
+    let second = chat(dir.path(), &format!("/ack {id}\n/open\n/resolve {id} called back\n/open\n"));
+    let second = String::from_utf8_lossy(&second.stdout);
+    assert!(second.contains(&format!("staff: {id} acknowledged")), "{second}");
+    assert!(second.contains("bot: The on-call clinician has seen your message."), "{second}");
+    assert!(second.contains(&format!("staff: {id} resolved")), "{second}");
+    assert!(second.trim_end().ends_with("staff: No open incidents."), "{second}");
+}

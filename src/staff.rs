@@ -1,10 +1,12 @@
-//! Staff in Telegram: the Acknowledge and Resolve buttons on pages, and the staff commands
-//! (`/open`, `/ack ID`, `/resolve ID note`, `/oncall`, `/reply ID text`, `/followups`). Only
-//! chats on the roster (or the configured staff chat) may use them; anyone else is refused and
-//! the attempt is recorded.
+//! The staff side of escalation, for every adapter: turning an alert into an incident and its
+//! pages (with Acknowledge and Resolve buttons), and the staff actions: the buttons and the
+//! commands `/open`, `/ack ID`, `/resolve ID note`, `/oncall`, `/reply ID text`, `/followups`.
+//! Only chats on the roster (or the configured staff chat) may use them; the adapters refuse
+//! anyone else, and the attempt is recorded. Results are effects to store and send, in order.
 
-use crate::escalation::{self, Incident, Paging, State};
+use crate::escalation::{self, Incident, Opened, Paging, State};
 use crate::store::{Lane, Outgoing, OutgoingKind, Store, StoreError};
+use crate::triage::dialogue::Alert;
 use crate::triage::dialogue::{AuditEvent, Button, Input};
 use jiff::Timestamp;
 
@@ -28,6 +30,58 @@ impl Effects {
 /// A message in a lane.
 pub fn message(lane: Lane, chat: i64, text: String, buttons: Vec<Button>) -> Outgoing {
     Outgoing::new(lane, OutgoingKind::Message { chat, text, buttons })
+}
+
+/// The audit kind recorded when an incident had nobody to page.
+pub const PAGE_NOT_SENT: &str = "page_not_sent";
+
+/// What the patient is told when someone has seen their alert.
+fn seen_by(actor: &str) -> String {
+    if actor.starts_with("The ") {
+        format!("{actor} has seen your message.")
+    } else {
+        format!("{actor} from the clinic has seen your message.")
+    }
+}
+
+/// Sent to the patient once the first page was accepted by Telegram.
+pub const ALERTED: &str = "The on-call clinician has been alerted.";
+
+/// Opens (or updates) the patient's incident for an alert, with its pages.
+pub fn page(
+    store: &dyn Store,
+    paging: &Paging<'_>,
+    alert: &Alert,
+    patient: i64,
+    now: Timestamp,
+) -> Result<Effects, StoreError> {
+    let mut effects = Effects::default();
+    let existing = store.open_incidents()?.into_iter().find(|i| i.patient == patient);
+    let taken = |id: &str| store.incident(id).ok().flatten().is_some();
+    let (incident, opened) = escalation::open(existing, alert, patient, now, paging, taken);
+    let (pages, tell_patient, appended) = match opened {
+        Opened::New(pages) => (pages, true, false),
+        Opened::Escalated(pages) => (pages, false, false),
+        Opened::Appended => (Vec::new(), false, true),
+    };
+    if pages.is_empty() && !appended {
+        effects.audit.push(AuditEvent { at: now, kind: PAGE_NOT_SENT.into(), detail: incident.id.clone() });
+    }
+    for (i, page) in pages.into_iter().enumerate() {
+        let mut item = message(Lane::Urgent, page.chat, page.text, page_buttons(&page.incident));
+        if i == 0 && tell_patient {
+            // The patient hears it only once the page was accepted.
+            item = item.then(message(Lane::Urgent, patient, ALERTED.to_string(), Vec::new()));
+        }
+        effects.outgoing.push(item);
+    }
+    effects.audit.push(AuditEvent {
+        at: now,
+        kind: "incident".into(),
+        detail: format!("{} {}", incident.id, incident.state.as_str()),
+    });
+    effects.incidents.push(incident);
+    Ok(effects)
 }
 
 /// The buttons on a page.
@@ -154,8 +208,7 @@ fn acknowledge(
     match escalation::acknowledge(&mut incident, actor, now) {
         Ok(()) => {
             effects.say(chat, format!("{} acknowledged by {actor}. Paging has stopped.", incident.id));
-            let told = format!("{actor} from the clinic has seen your message.");
-            effects.outgoing.push(message(Lane::Urgent, incident.patient, told, Vec::new()));
+            effects.outgoing.push(message(Lane::Urgent, incident.patient, seen_by(actor), Vec::new()));
             effects.audit.push(AuditEvent {
                 at: now,
                 kind: "acknowledged".into(),
@@ -186,8 +239,7 @@ fn resolve(
         Ok(()) => {
             effects.say(chat, format!("{} resolved by {actor}.", incident.id));
             if !was_acknowledged {
-                let told = format!("{actor} from the clinic has seen your message.");
-                effects.outgoing.push(message(Lane::Urgent, incident.patient, told, Vec::new()));
+                effects.outgoing.push(message(Lane::Urgent, incident.patient, seen_by(actor), Vec::new()));
             }
             effects.audit.push(AuditEvent {
                 at: now,
