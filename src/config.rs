@@ -21,6 +21,8 @@ pub struct Config {
     /// How long a pending question waits for its answer.
     pub question_expiry: Duration,
     pub telegram: TelegramSettings,
+    /// When proactive check-ins go out after a treatment.
+    pub check_ins: crate::triage::dialogue::check_ins::CheckInPlan,
     /// The on-call roster; empty (not configured) when the file has no `[[roster.staff]]`.
     pub roster: Roster,
 }
@@ -74,6 +76,16 @@ struct RawConfig {
     #[serde(default)]
     telegram: RawTelegram,
     roster: Option<Spanned<RawRoster>>,
+    #[serde(default)]
+    check_ins: RawCheckIns,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheckIns {
+    offsets: Option<Vec<Spanned<String>>>,
+    quiet_hours: Option<Spanned<String>>,
+    grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +243,29 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    fn check_ins(&mut self, raw: &RawCheckIns) -> crate::triage::dialogue::check_ins::CheckInPlan {
+        let mut plan = crate::triage::dialogue::check_ins::CheckInPlan::default();
+        if let Some(offsets) = &raw.offsets {
+            plan.offsets = offsets
+                .iter()
+                .enumerate()
+                .map(|(i, v)| self.duration(Some(v), &format!("check_ins.offsets[{i}]"), Duration::from_secs(3600)))
+                .collect();
+        }
+        if let Some(v) = &raw.quiet_hours {
+            let parsed = v.get_ref().split_once('-').and_then(|(from, to)| {
+                let time = |t: &str| jiff::civil::Time::strptime("%H:%M", t.trim()).ok();
+                Some((time(from)?, time(to)?))
+            });
+            match parsed {
+                Some((from, until)) => (plan.quiet_from, plan.quiet_until) = (from, until),
+                None => self.report(v, "check_ins.quiet_hours", "not a range like \"22:00-08:00\""),
+            }
+        }
+        plan.grace = self.duration(raw.grace.as_ref(), "check_ins.grace", plan.grace);
+        plan
+    }
+
     fn webhook(&mut self, raw: &RawWebhook) -> WebhookSettings {
         let listen_text = self.text(raw.listen.as_ref(), "telegram.webhook.listen", "127.0.0.1:8443");
         let listen = listen_text.parse().unwrap_or_else(|_| {
@@ -323,6 +358,7 @@ impl Config {
         };
         let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id };
         let roster = checker.roster(raw.roster.as_ref(), &time_zone);
+        let check_ins = checker.check_ins(&raw.check_ins);
 
         if !checker.problems.is_empty() {
             return Err(Problems(checker.problems));
@@ -333,6 +369,7 @@ impl Config {
             question_expiry,
             telegram,
             roster,
+            check_ins,
         })
     }
 }

@@ -129,7 +129,7 @@ pub fn handle(
         }
         Input::Text(text) => text.trim().to_string(),
         Input::Command { command, argument } => format!("/{command:?} {argument}").to_lowercase(),
-        Input::Edited(_) | Input::NonText { .. } => return Ok(effects),
+        Input::Edited(_) | Input::NonText { .. } | Input::CheckInDue { .. } => return Ok(effects),
     };
     let mut words = text.splitn(3, char::is_whitespace);
     let command = words.next().unwrap_or("").split('@').next().unwrap_or("").to_ascii_lowercase();

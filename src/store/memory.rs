@@ -2,7 +2,10 @@
 //! same conversions run as with sled.
 
 use super::record::{ConversationRecord, IncidentRecord};
-use super::{audit_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store, StoreError};
+use super::{
+    audit_key, check_in_from_key, check_in_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate,
+    ScheduledCheckIn, Store, StoreError,
+};
 use crate::escalation::Incident;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
@@ -24,6 +27,7 @@ struct Inner {
     processed: HashMap<i64, Timestamp>,
     outbox: BTreeMap<OutboxKey, Outgoing>,
     incidents: BTreeMap<String, IncidentRecord>,
+    check_ins: BTreeMap<[u8; 20], ()>,
 }
 
 impl Inner {
@@ -120,6 +124,18 @@ impl Store for MemoryStore {
         for incident in processed.incidents {
             inner.incidents.insert(incident.id.clone(), IncidentRecord::V1(incident.clone()));
         }
+        let patient = processed.patient;
+        if let Some(schedule) = processed.schedule {
+            inner.check_ins.retain(|key, ()| check_in_from_key(key).is_none_or(|c| c.patient != patient));
+            for check_in in schedule {
+                inner.check_ins.insert(check_in_key(patient, check_in), ());
+            }
+        }
+        if let Some(number) = processed.check_in_done {
+            inner.check_ins.retain(|key, ()| {
+                check_in_from_key(key).is_none_or(|c| c.patient != patient || c.check_in.number != number)
+            });
+        }
         inner.processed.insert(processed.update_id, processed.at);
         inner.inbox.remove(&processed.update_id);
         Ok(())
@@ -156,6 +172,11 @@ impl Store for MemoryStore {
             inner.enqueue(item.clone());
         }
         Ok(())
+    }
+
+    fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.check_ins.keys().filter_map(|k| check_in_from_key(k)).filter(|c| c.check_in.due_at <= until).collect())
     }
 
     fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError> {

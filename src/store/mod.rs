@@ -15,6 +15,7 @@ pub use outbox::{Lane, OutboxKey, Outgoing, OutgoingKind};
 pub use sled_store::SledStore;
 
 use crate::escalation::Incident;
+use crate::triage::dialogue::check_ins::DueCheckIn;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
 
@@ -59,6 +60,33 @@ pub struct ProcessedUpdate<'a> {
     pub outgoing: &'a [Outgoing],
     /// Incidents created or changed by this update (stored before any page about them is sent).
     pub incidents: &'a [Incident],
+    /// A new plan of check-ins for this patient, replacing any still pending (`Some(&[])` clears).
+    pub schedule: Option<&'a [DueCheckIn]>,
+    /// A check-in of this patient that is now done (sent or skipped): it leaves the schedule.
+    pub check_in_done: Option<u32>,
+}
+
+/// A check-in waiting in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledCheckIn {
+    pub patient: PatientId,
+    pub check_in: DueCheckIn,
+}
+
+/// The key of a scheduled check-in: due time first, so the due ones are one range.
+fn check_in_key(patient: PatientId, check_in: &DueCheckIn) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..8].copy_from_slice(&signed_key(check_in.due_at.as_second()));
+    key[8..16].copy_from_slice(&patient.key());
+    key[16..].copy_from_slice(&check_in.number.to_be_bytes());
+    key
+}
+
+fn check_in_from_key(key: &[u8]) -> Option<ScheduledCheckIn> {
+    let due_at = Timestamp::from_second(from_signed_key(key.get(..8)?)?).ok()?;
+    let patient = PatientId::from_key(key.get(8..16)?)?;
+    let number = u32::from_be_bytes(key.get(16..20)?.try_into().ok()?);
+    Some(ScheduledCheckIn { patient, check_in: DueCheckIn { number, due_at } })
 }
 
 /// An audit event with the patient it concerns.
@@ -128,6 +156,9 @@ pub trait Store: Send + Sync {
 
     /// Saves changed incidents and what to send about them, together (re-paging on a timer).
     fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError>;
+
+    /// Check-ins due at or before `until`, earliest first.
+    fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError>;
 
     /// Forgets processed-update marks older than `before` (Telegram may reuse ids after a week).
     fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError>;

@@ -107,6 +107,7 @@ pub enum QuestionV1 {
     WhatFeelsWorse,
     SafeNow,
     ForgetConfirm,
+    CheckIn,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +215,7 @@ impl From<&Question> for QuestionV1 {
             Question::WhatFeelsWorse => QuestionV1::WhatFeelsWorse,
             Question::SafeNow => QuestionV1::SafeNow,
             Question::ForgetConfirm => QuestionV1::ForgetConfirm,
+            Question::CheckIn => QuestionV1::CheckIn,
         }
     }
 }
@@ -232,6 +234,7 @@ impl From<QuestionV1> for Question {
             QuestionV1::WhatFeelsWorse => Question::WhatFeelsWorse,
             QuestionV1::SafeNow => Question::SafeNow,
             QuestionV1::ForgetConfirm => Question::ForgetConfirm,
+            QuestionV1::CheckIn => Question::CheckIn,
         }
     }
 }

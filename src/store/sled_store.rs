@@ -3,8 +3,8 @@
 
 use super::record::{ConversationRecord, IncidentRecord};
 use super::{
-    audit_key, from_signed_key, signed_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, Store,
-    StoreError,
+    audit_key, check_in_from_key, check_in_key, from_signed_key, signed_key, AuditEntry, Lane, OutboxKey, Outgoing,
+    PatientId, ProcessedUpdate, ScheduledCheckIn, Store, StoreError,
 };
 use crate::escalation::Incident;
 use crate::triage::dialogue::{AuditEvent, Conversation};
@@ -30,6 +30,8 @@ pub struct SledStore {
     outbox: sled::Tree,
     /// Incidents by id.
     incidents: sled::Tree,
+    /// Scheduled check-ins, by due time, patient and number.
+    check_ins: sled::Tree,
 }
 
 impl SledStore {
@@ -45,6 +47,7 @@ impl SledStore {
             processed: db.open_tree("processed")?,
             outbox: db.open_tree("outbox")?,
             incidents: db.open_tree("incidents")?,
+            check_ins: db.open_tree("check_ins")?,
             db,
         };
         store.check_schema()?;
@@ -217,13 +220,35 @@ impl Store for SledStore {
             outgoing.push((key.bytes(), encode(item)?));
         }
         let incidents = encode_incidents(processed.incidents)?;
+        // Check-in keys to remove (the patient's old plan, or the one done) and to add.
+        let mut remove_check_ins = Vec::new();
+        let mut add_check_ins = Vec::new();
+        if processed.schedule.is_some() || processed.check_in_done.is_some() {
+            for item in self.check_ins.iter() {
+                let (key, _) = item?;
+                let Some(c) = check_in_from_key(&key) else { continue };
+                let replaced = processed.schedule.is_some();
+                if c.patient == processed.patient && (replaced || Some(c.check_in.number) == processed.check_in_done) {
+                    remove_check_ins.push(key.to_vec());
+                }
+            }
+        }
+        for check_in in processed.schedule.unwrap_or_default() {
+            add_check_ins.push(check_in_key(processed.patient, check_in).to_vec());
+        }
         let update_key = signed_key(processed.update_id);
         let done_at = processed.at.as_second().to_be_bytes();
         let patient_key = processed.patient.key();
-        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox, &self.incidents]
+        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox, &self.incidents, &self.check_ins]
             .transaction(|trees| {
                 let (conversations, audit, outbox, done, inbox, incident_tree) =
                     (&trees[0], &trees[1], &trees[2], &trees[3], &trees[4], &trees[5]);
+                for key in &remove_check_ins {
+                    trees[6].remove(key.as_slice())?;
+                }
+                for key in &add_check_ins {
+                    trees[6].insert(key.as_slice(), &[])?;
+                }
                 for (key, value) in &incidents {
                     incident_tree.insert(key.as_slice(), value.as_slice())?;
                 }
@@ -309,6 +334,16 @@ impl Store for SledStore {
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(storage_error)
+    }
+
+    fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
+        let end = super::signed_key(until.as_second().saturating_add(1));
+        let mut due = Vec::new();
+        for item in self.check_ins.range(..end.as_slice()) {
+            let (key, _) = item?;
+            due.extend(check_in_from_key(&key));
+        }
+        Ok(due)
     }
 
     fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError> {

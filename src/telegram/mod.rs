@@ -13,6 +13,7 @@
 //! teloxide is used as the HTTP client for the Bot API only: its dispatcher and its long
 //! polling confirm updates before they are handled, which would lose an update in flight.
 
+mod check_in_timer;
 mod escalator;
 mod intake;
 mod processor;
@@ -125,10 +126,11 @@ pub async fn serve(
     };
     let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
     let escalator = tokio::spawn(escalator::run(shared.clone(), shutdown.clone()));
+    let check_ins = tokio::spawn(check_in_timer::run(shared.clone(), shutdown.clone()));
     let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
     let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
 
-    for task in [intake, processor, escalator, urgent, routine] {
+    for task in [intake, processor, escalator, check_ins, urgent, routine] {
         task.await.map_err(|e| ServeError::Task(e.to_string()))?;
     }
     shared.store.flush()?;

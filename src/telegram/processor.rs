@@ -84,6 +84,8 @@ fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8])
         audit: &[],
         outgoing: &[],
         incidents: &[],
+        schedule: None,
+        check_in_done: None,
     };
     if shared.store.was_processed(update_id)? {
         return shared.store.commit(&nothing(PatientId(0)));
@@ -152,6 +154,8 @@ fn commit_staff(
         audit: &effects.audit,
         outgoing: &outgoing,
         incidents: &effects.incidents,
+        schedule: None,
+        check_in_done: None,
     })
 }
 
@@ -174,17 +178,11 @@ fn patient_step(
     let mut audit: Vec<AuditEvent> = Vec::new();
     let mut incidents = Vec::new();
     let mut forget = false;
+    let mut schedule = None;
+    outgoing.extend(reply_messages(chat, &step.actions));
     for action in &step.actions {
         match action {
-            Action::Reply(reply) => {
-                let lane = if reply.urgent { Lane::Urgent } else { Lane::Routine };
-                let parts = render::split(reply);
-                let last = parts.len().saturating_sub(1);
-                for (i, text) in parts.into_iter().enumerate() {
-                    let buttons = if i == last { render::valid_buttons(&reply.buttons) } else { Vec::new() };
-                    outgoing.push(staff::message(lane, chat, text, buttons));
-                }
-            }
+            Action::Reply(_) => {}
             Action::Escalate(alert) => {
                 let effects = staff::page(shared.store.as_ref(), paging, alert, chat, now)?;
                 if effects.audit.iter().any(|e| e.kind == staff::PAGE_NOT_SENT) {
@@ -194,10 +192,18 @@ fn patient_step(
                 audit.extend(effects.audit);
                 incidents.extend(effects.incidents);
             }
-            Action::Forget => forget = true,
+            Action::Forget => {
+                forget = true;
+                schedule = Some(Vec::new());
+            }
+            Action::ScheduleCheckIns { treated_at } => {
+                // A new treatment replaces the check-ins of the previous one.
+                schedule = Some(shared.config.check_ins.schedule(*treated_at, &shared.config.clinic.time_zone));
+            }
             Action::Record(event) => audit.push(event.clone()),
-            // The follow-up queue and check-ins are recorded through their audit events.
-            Action::FollowUp(_) | Action::ScheduleCheckIns { .. } | Action::CheckIns { .. } => {}
+            // The follow-up queue is read from the audit events; opting out of check-ins is
+            // part of the conversation (the check-in timer asks the engine, which knows).
+            Action::FollowUp(_) | Action::CheckIns { .. } => {}
         }
     }
     shared.store.commit(&ProcessedUpdate {
@@ -209,5 +215,22 @@ fn patient_step(
         audit: &audit,
         outgoing: &outgoing,
         incidents: &incidents,
+        schedule: schedule.as_deref(),
+        check_in_done: None,
     })
+}
+
+/// The messages of a step's replies to a patient, split and with their buttons.
+pub(crate) fn reply_messages(chat: i64, actions: &[Action]) -> Vec<Outgoing> {
+    let mut outgoing = Vec::new();
+    for reply in actions.iter().filter_map(Action::as_reply) {
+        let lane = if reply.urgent { Lane::Urgent } else { Lane::Routine };
+        let parts = render::split(reply);
+        let last = parts.len().saturating_sub(1);
+        for (i, text) in parts.into_iter().enumerate() {
+            let buttons = if i == last { render::valid_buttons(&reply.buttons) } else { Vec::new() };
+            outgoing.push(staff::message(lane, chat, text, buttons));
+        }
+    }
+    outgoing
 }

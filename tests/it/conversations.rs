@@ -30,6 +30,8 @@ struct Turn {
     /// A sticker, photo or voice note with no caption.
     #[serde(default)]
     sticker: bool,
+    /// The scheduler says check-in number N is due.
+    check_in: Option<u32>,
     /// Move the clock forward before this turn ("13h").
     advance: Option<String>,
     /// Close and reopen the store before this turn (as after a crash or restart).
@@ -97,8 +99,10 @@ fn run_script(path: &Path) -> Result<(), String> {
             Input::Edited(text.clone())
         } else if turn.sticker {
             Input::NonText { caption: None }
+        } else if let Some(number) = turn.check_in {
+            Input::CheckInDue { number }
         } else {
-            return Err(format!("{here}: a turn needs patient, button, edit or sticker"));
+            return Err(format!("{here}: a turn needs patient, button, edit, sticker or check_in"));
         };
         let conversation = store.conversation(PATIENT).map_err(|e| e.to_string())?.unwrap_or_default();
         let step = engine.step(&conversation, &input, now);
@@ -115,6 +119,7 @@ fn describe(turn: &Turn) -> String {
         .clone()
         .or_else(|| turn.button.as_ref().map(|b| format!("button {b}")))
         .or_else(|| turn.edit.as_ref().map(|e| format!("edit {e}")))
+        .or_else(|| turn.check_in.map(|n| format!("check-in {n}")))
         .unwrap_or_else(|| "sticker".to_string())
 }
 

@@ -31,10 +31,14 @@ fn write_config(dir: &Path) -> PathBuf {
 }
 
 fn start(api: &BotApi, dir: &Path) -> Child {
+    start_with(api, &write_config(dir))
+}
+
+fn start_with(api: &BotApi, config: &Path) -> Child {
     aftercare()
         .arg("serve")
         .arg("--config")
-        .arg(write_config(dir))
+        .arg(config)
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", api.url())
         .env("RUST_LOG", std::env::var("AFTERCARE_TEST_LOG").unwrap_or_else(|_| "off".into()))
@@ -284,4 +288,46 @@ fn a_missing_or_malformed_token_is_refused_with_exit_2() {
         assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
         assert!(!stderr.contains("not-a-token"), "the token is never printed: {stderr}");
     }
+}
+
+#[test]
+fn check_ins_arrive_flow_into_triage_and_survive_a_restart_without_repeats() {
+    let api = BotApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("check_ins.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[check_ins]\noffsets = [\"3s\", \"15s\"]\nquiet_hours = \"00:00-00:00\"\ngrace = \"1h\"\n[telegram]\npoll_timeout = \"1s\"\nper_chat_interval = \"50ms\"\n[storage]\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut app = App { child: start_with(&api, &config), dir };
+    let chat = 1020;
+    api.push_text(chat, "/treated just now, nasal spray");
+    expect(&api, chat, "noted your treatment");
+    let check_in = expect(&api, chat, "checking in");
+    assert!(check_in.buttons.iter().any(|(_, data)| data == "checkin:effect"), "{check_in:?}");
+    api.push_callback(chat, check_in.message_id, "checkin:effect");
+    expect(&api, chat, "What do you notice");
+    api.push_text(chat, "feel really dizzy");
+    expect(&api, chat, "Is any of these true");
+    api.push_text(chat, "no");
+    expect(&api, chat, "How strong");
+    api.push_text(chat, "2");
+    expect(&api, chat, "getting better");
+    api.push_text(chat, "better");
+    expect(&api, chat, "drive");
+    // A restart before the second check-in: the schedule comes back from the store.
+    std::thread::sleep(Duration::from_millis(500));
+    app.kill();
+    app.child = start_with(&api, &config);
+    assert!(
+        api.wait_until(|api| count(api, chat, "checking in") >= 2, WAIT),
+        "the second check-in arrives after the restart: {:#?}",
+        api.sent()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(&api, chat, "checking in"), 2, "each check-in exactly once: {:#?}", api.sent());
 }

@@ -129,6 +129,8 @@ fn intake_contract(store: &dyn Store) {
             audit: &audit,
             outgoing: &outgoing,
             incidents: &[],
+            schedule: None,
+            check_in_done: None,
         })
         .unwrap();
     store.flush().unwrap();
@@ -163,6 +165,8 @@ fn intake_contract(store: &dyn Store) {
             audit: &[],
             outgoing: &[message(Lane::Urgent, 501, "page")],
             incidents: std::slice::from_ref(&incident),
+            schedule: None,
+            check_in_done: None,
         })
         .unwrap();
     assert_eq!(store.incident("E-2345").unwrap(), Some(incident.clone()));
@@ -185,6 +189,8 @@ fn intake_contract(store: &dyn Store) {
             audit: &[],
             outgoing: &[],
             incidents: &[],
+            schedule: None,
+            check_in_done: None,
         })
         .unwrap();
     assert_eq!(store.conversation(patient).unwrap(), None);

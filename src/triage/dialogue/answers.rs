@@ -95,6 +95,17 @@ static SEVERITY_PHRASES: LazyLock<Vec<(Regex, u8)>> = LazyLock::new(|| {
     SEVERITY_WORDS.iter().map(|&(phrase, value)| (regex(&format!(r"(?-u:\b){phrase}(?-u:\b)")), value)).collect()
 });
 
+static FINE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^(?:im |i am |i feel |feeling |all )?(?:fine|good|ok|okay|great|well|alright|all right|all good|grand|not bad|pretty good|much better|better|really good|very good|no problems|no issues)(?-u:\b)",
+    )
+});
+
+/// "Fine", "all good", "feeling great": an answer to "how are you feeling?" that needs nothing.
+pub fn feeling_fine(text: &str) -> bool {
+    FINE.is_match(FoldedText::new(text).as_str().trim())
+}
+
 /// Severity 0-10 from "7", "7/10", "seven", "really bad", "mild".
 pub fn severity(text: &str) -> Option<u8> {
     let folded = FoldedText::new(text);

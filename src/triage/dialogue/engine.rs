@@ -106,6 +106,15 @@ enum Answer {
     Words,
     /// A reading question answered "no" (no monitor).
     NoReading,
+    CheckIn(CheckInAnswer),
+}
+
+/// The answers to a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckInAnswer {
+    Fine,
+    SideEffect,
+    NeedHelp,
 }
 
 struct Turn<'a> {
@@ -141,6 +150,7 @@ impl Turn<'_> {
                 self.repeat_pending();
             }
             Input::Button(data) => self.button(data),
+            Input::CheckInDue { number } => self.check_in(*number),
             Input::Command { command, argument } => self.command(*command, argument),
         }
     }
@@ -305,6 +315,18 @@ impl Turn<'_> {
             }
             None => self.repeat_pending(),
         }
+    }
+
+    /// A proactive check-in: asked only when the patient has not opted out and nothing else is
+    /// waiting for an answer (a question in progress is more important than a check-in).
+    fn check_in(&mut self, number: u32) {
+        if self.c.check_ins_off || self.c.pending.is_some() {
+            self.audit("check_in_skipped", format!("number={number}"));
+            return;
+        }
+        self.audit("check_in", format!("number={number}"));
+        let text = wording::check_in(self.settings());
+        self.ask(Question::CheckIn, text, wording::check_in_buttons(), None);
     }
 
     fn command(&mut self, command: Command, argument: &str) {
@@ -739,6 +761,7 @@ impl Turn<'_> {
             Question::WhatFeelsWorse => (wording::WHAT_FEELS_WORSE.into(), Vec::new()),
             Question::SafeNow => (wording::SAFE_NOW_QUESTION.into(), wording::yes_no_buttons()),
             Question::ForgetConfirm => (wording::FORGET_QUESTION.into(), wording::forget_buttons()),
+            Question::CheckIn => (wording::check_in(self.settings()), wording::check_in_buttons()),
         }
     }
 
@@ -767,6 +790,7 @@ impl Turn<'_> {
                 }
             }
             Question::WhatFeelsWorse => Some(Answer::Words),
+            Question::CheckIn => answers::feeling_fine(text).then_some(Answer::CheckIn(CheckInAnswer::Fine)),
         }
     }
 
@@ -860,6 +884,14 @@ impl Turn<'_> {
                 }
                 self.continue_symptom(&i, Some(&question));
             }
+            (Question::CheckIn, Answer::CheckIn(answer)) => {
+                self.audit("check_in_answered", format!("{answer:?}").to_lowercase());
+                match answer {
+                    CheckInAnswer::Fine => self.reply(wording::CHECK_IN_FINE, Vec::new()),
+                    CheckInAnswer::SideEffect => self.reply(wording::CHECK_IN_EFFECT, Vec::new()),
+                    CheckInAnswer::NeedHelp => self.control(ids::HUMAN),
+                }
+            }
             (Question::WhatFeelsWorse, _) => {
                 let text = self.message.clone().unwrap_or_default();
                 let since = self.c.since_treatment(self.now);
@@ -933,6 +965,12 @@ fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
         }),
         "route" => Answer::Route(super::state::Route::parse(value)?),
         "forget" => Answer::Forget(value == "yes"),
+        "checkin" => Answer::CheckIn(match value {
+            "fine" => CheckInAnswer::Fine,
+            "effect" => CheckInAnswer::SideEffect,
+            "help" => CheckInAnswer::NeedHelp,
+            _ => return None,
+        }),
         "when" => Answer::When(now.checked_sub(jiff::SignedDuration::from_mins(value.parse().ok()?)).ok()?),
         _ => return None,
     })
@@ -950,6 +988,7 @@ fn fits(question: &Question, answer: &Answer) -> bool {
             | (Question::TreatmentRoute, Answer::Route(_))
             | (Question::TreatmentTime { .. }, Answer::When(_))
             | (Question::ForgetConfirm, Answer::Forget(_))
+            | (Question::CheckIn, Answer::CheckIn(_))
     )
 }
 

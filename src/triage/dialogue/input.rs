@@ -46,6 +46,11 @@ pub enum Input {
     NonText {
         caption: Option<String>,
     },
+    /// A proactive check-in has fallen due (number 1 is the first after the treatment). Comes
+    /// from the adapter's scheduler, not from the patient.
+    CheckInDue {
+        number: u32,
+    },
 }
 
 impl Input {

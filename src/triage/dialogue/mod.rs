@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod answers;
+pub mod check_ins;
 pub mod engine;
 pub mod input;
 pub mod settings;

@@ -164,6 +164,8 @@ pub enum Question {
     SafeNow,
     /// Delete everything? (after `/forget`)
     ForgetConfirm,
+    /// "How are you feeling?" sent as a proactive check-in.
+    CheckIn,
 }
 
 impl Question {

@@ -185,3 +185,21 @@ pub fn ask_again(question: &str) -> String {
 pub fn also_mentioned(title: &str) -> String {
     format!("You also mentioned: {}.", title.to_lowercase())
 }
+
+pub fn check_in(settings: &Settings) -> String {
+    format!(
+        "Hello, this is the aftercare assistant of {}, checking in after your treatment. How are you feeling?",
+        settings.clinic_name
+    )
+}
+
+pub fn check_in_buttons() -> Vec<Button> {
+    vec![
+        Button::new("I'm fine", "checkin:fine"),
+        Button::new("I have a side effect", "checkin:effect"),
+        Button::new("I need help", "checkin:help"),
+    ]
+}
+
+pub const CHECK_IN_FINE: &str = "I'm glad to hear it. If anything changes, just write to me.";
+pub const CHECK_IN_EFFECT: &str = "I'm sorry to hear that. What do you notice? Tell me in your own words.";
