@@ -174,12 +174,7 @@ pub fn handle(
         }
         "/followups" => {
             let since = now.checked_sub(jiff::SignedDuration::from_hours(24 * 7)).unwrap_or(now);
-            let entries: Vec<String> = store
-                .audit(Some(since))?
-                .into_iter()
-                .filter(|e| e.event.kind == "follow_up")
-                .map(|e| format!("{} patient chat {}: {}", e.event.at, e.patient.0, e.event.detail))
-                .collect();
+            let entries = follow_up_queue(&store.audit(Some(since))?);
             let text = if entries.is_empty() {
                 "The follow-up queue is empty (last 7 days).".to_string()
             } else {
@@ -193,6 +188,31 @@ pub fn handle(
     Ok(effects)
 }
 
+/// The follow-up queue, read from the audit log: cases sent to the clinic, and check-ins from
+/// the 24-hour one on that the patient has not answered (nothing from them since).
+fn follow_up_queue(audit: &[crate::store::AuditEntry]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (i, entry) in audit.iter().enumerate() {
+        let patient = entry.patient.0;
+        let event = &entry.event;
+        if event.kind == "follow_up" {
+            lines.push(format!("{} patient chat {patient}: {}", event.at, event.detail));
+        }
+        let late_check_in = event.kind == "check_in"
+            && event.detail.strip_prefix("number=").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 2);
+        let answered = audit[i + 1..]
+            .iter()
+            .any(|later| later.patient == entry.patient && PATIENT_ACTIVITY.contains(&later.event.kind.as_str()));
+        if late_check_in && !answered {
+            lines.push(format!("{} patient chat {patient}: check-in unanswered ({})", event.at, event.detail));
+        }
+    }
+    lines
+}
+
+/// Audit kinds that show the patient wrote or pressed something.
+const PATIENT_ACTIVITY: &[&str] = &["message", "check_in_answered", "command", "edited"];
+
 fn acknowledge(
     store: &dyn Store,
     effects: &mut Effects,
@@ -201,24 +221,9 @@ fn acknowledge(
     id: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let Some(mut incident) = store.incident(&id.to_ascii_uppercase())? else {
-        effects.say(chat, format!("No incident {id}."));
-        return Ok(());
-    };
-    match escalation::acknowledge(&mut incident, actor, now) {
-        Ok(()) => {
-            effects.say(chat, format!("{} acknowledged by {actor}. Paging has stopped.", incident.id));
-            effects.outgoing.push(message(Lane::Urgent, incident.patient, seen_by(actor), Vec::new()));
-            effects.audit.push(AuditEvent {
-                at: now,
-                kind: "acknowledged".into(),
-                detail: format!("{} by {actor}", incident.id),
-            });
-            effects.incidents.push(incident);
-        }
-        Err(e) => effects.say(chat, e.to_string()),
-    }
-    Ok(())
+    incident_action(store, effects, (chat, actor, now), id, "acknowledged", |incident| {
+        escalation::acknowledge(incident, actor, now)
+    })
 }
 
 fn resolve(
@@ -230,25 +235,64 @@ fn resolve(
     note: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    incident_action(store, effects, (chat, actor, now), id, "resolved", |incident| {
+        escalation::resolve(incident, actor, note, now)
+    })
+}
+
+/// Looks up an incident, applies a staff action, and says so: to the staff member, to the
+/// patient (the first time anyone from the clinic has seen it), and in the audit log.
+fn incident_action(
+    store: &dyn Store,
+    effects: &mut Effects,
+    (chat, actor, now): (i64, &str, Timestamp),
+    id: &str,
+    done: &str,
+    apply: impl FnOnce(&mut Incident) -> Result<(), escalation::ActionError>,
+) -> Result<(), StoreError> {
     let Some(mut incident) = store.incident(&id.to_ascii_uppercase())? else {
         effects.say(chat, format!("No incident {id}."));
         return Ok(());
     };
-    let was_acknowledged = incident.state != State::Triggered;
-    match escalation::resolve(&mut incident, actor, note, now) {
-        Ok(()) => {
-            effects.say(chat, format!("{} resolved by {actor}.", incident.id));
-            if !was_acknowledged {
-                effects.outgoing.push(message(Lane::Urgent, incident.patient, seen_by(actor), Vec::new()));
-            }
-            effects.audit.push(AuditEvent {
-                at: now,
-                kind: "resolved".into(),
-                detail: format!("{} by {actor}", incident.id),
-            });
-            effects.incidents.push(incident);
-        }
-        Err(e) => effects.say(chat, e.to_string()),
+    let first_seen = incident.state == State::Triggered;
+    if let Err(e) = apply(&mut incident) {
+        effects.say(chat, e.to_string());
+        return Ok(());
     }
+    let paging_note = if done == "acknowledged" { " Paging has stopped." } else { "" };
+    effects.say(chat, format!("{} {done} by {actor}.{paging_note}", incident.id));
+    if first_seen {
+        effects.outgoing.push(message(Lane::Urgent, incident.patient, seen_by(actor), Vec::new()));
+    }
+    effects.audit.push(AuditEvent { at: now, kind: done.into(), detail: format!("{} by {actor}", incident.id) });
+    effects.incidents.push(incident);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditEntry, PatientId};
+
+    fn entry(patient: i64, at: &str, kind: &str, detail: &str) -> AuditEntry {
+        AuditEntry {
+            patient: PatientId(patient),
+            event: AuditEvent { at: at.parse().unwrap(), kind: kind.into(), detail: detail.into() },
+        }
+    }
+
+    #[test]
+    fn the_queue_holds_follow_ups_and_unanswered_late_check_ins() {
+        let audit = [
+            entry(1, "2026-06-10T10:00:00Z", "follow_up", "intent=bladder_urinary"),
+            entry(2, "2026-06-10T11:00:00Z", "check_in", "number=1"),
+            entry(3, "2026-06-10T11:00:00Z", "check_in", "number=2"),
+            entry(3, "2026-06-10T12:00:00Z", "message", "intent=none disposition=none"),
+            entry(4, "2026-06-10T13:00:00Z", "check_in", "number=2"),
+        ];
+        let queue = follow_up_queue(&audit);
+        assert_eq!(queue.len(), 2, "{queue:?}");
+        assert!(queue[0].contains("patient chat 1") && queue[0].contains("bladder_urinary"));
+        assert!(queue[1].contains("patient chat 4") && queue[1].contains("check-in unanswered"));
+    }
 }

@@ -85,9 +85,11 @@ fn clock_span(text: &str) -> Option<u64> {
     Some((now_minutes - then_minutes).rem_euclid(24 * 60) as u64 * 60)
 }
 
-fn number(word: &str) -> Option<f64> {
+/// A count written as digits or words ("3", "a", "a couple of", "half an").
+pub(crate) fn count_word(word: &str) -> Option<f64> {
     Some(match word {
         "a" | "an" | "one" => 1.0,
+        "half a" | "half an" => 0.5,
         "two" | "a couple of" | "couple of" | "a couple" => 2.0,
         "three" | "a few" | "few" => 3.0,
         "four" | "several" => 4.0,
@@ -103,7 +105,8 @@ fn number(word: &str) -> Option<f64> {
     })
 }
 
-fn unit_seconds(unit: &str) -> u64 {
+/// Seconds in a unit of time written as people write it ("min", "hrs", "day", "weeks").
+pub(crate) fn unit_seconds(unit: &str) -> u64 {
     match unit.trim_end_matches('s') {
         "minute" | "min" => 60,
         "hour" | "hr" | "h" => HOUR,
@@ -122,7 +125,7 @@ pub fn longest_mentioned(text: &str) -> Option<Duration> {
         if caps.get(1).is_some() {
             continue; // "every 20 min" is how often, not how long
         }
-        if let Some(n) = number(&caps[2]) {
+        if let Some(n) = count_word(&caps[2]) {
             note((n * unit_seconds(&caps[3]) as f64) as u64);
         }
     }
@@ -133,7 +136,7 @@ pub fn longest_mentioned(text: &str) -> Option<Duration> {
         note(count * unit_seconds(unit));
     }
     for caps in DAY_NUMBER.captures_iter(text) {
-        if let Some(n) = number(&caps[1]) {
+        if let Some(n) = count_word(&caps[1]) {
             note(n as u64 * DAY);
         }
     }

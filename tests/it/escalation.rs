@@ -2,23 +2,19 @@
 //! stand-in, with acknowledgement timeouts of a few seconds.
 
 use crate::aftercare;
+use crate::support::app::{expect, App, WAIT};
 use crate::support::bot_api::{BotApi, Fault, Sent};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-const TOKEN: &str = "123456:TESTtokenTESTtokenTESTtokenTESTtoken";
 const PRIMARY: i64 = 501;
 const BACKUP: i64 = 502;
 const GROUP: i64 = -900;
-const WAIT: Duration = Duration::from_secs(60);
 
-fn config(dir: &Path, timeout: &str) -> PathBuf {
-    let path = dir.join("aftercare.toml");
-    let text = format!(
-        r#"[storage]
-data_dir = "{data}"
-[telegram]
+/// A roster of two, on call around the clock, with acknowledgement timeouts of `timeout`.
+fn roster(timeout: &str) -> String {
+    format!(
+        r#"[telegram]
 poll_timeout = "1s"
 per_chat_interval = "50ms"
 [roster]
@@ -47,63 +43,12 @@ days = ["daily"]
 from = "12:00"
 to = "00:00"
 primary = "ana"
-backup = "ben"
-"#,
-        data = dir.join("data").display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+backup = "ben""#
+    )
 }
 
-struct App {
-    child: Child,
-    dir: tempfile::TempDir,
-    timeout: &'static str,
-}
-
-fn start(api: &BotApi, config: &Path) -> Child {
-    aftercare()
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api.url())
-        .env("RUST_LOG", std::env::var("AFTERCARE_TEST_LOG").unwrap_or_else(|_| "off".into()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-impl App {
-    fn spawn(api: &BotApi, timeout: &'static str) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let child = start(api, &config(dir.path(), timeout));
-        App { child, dir, timeout }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn restart(&mut self, api: &BotApi) {
-        self.child = start(api, &config(self.dir.path(), self.timeout));
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn expect(api: &BotApi, chat: i64, needle: &str) -> Sent {
-    let needle = needle.to_string();
-    match api.wait_for_sent(|s| s.chat_id == chat && s.text.contains(&needle), WAIT) {
-        Some(sent) => sent,
-        None => panic!("no message to {chat} containing {needle:?}; sent: {:#?}", api.sent()),
-    }
+fn spawn(api: &BotApi, timeout: &'static str) -> App {
+    App::spawn(api, |_: &Path| roster(timeout))
 }
 
 fn pages_to(api: &BotApi, chat: i64) -> Vec<Sent> {
@@ -117,7 +62,7 @@ fn incident_id(page: &Sent) -> String {
 #[test]
 fn paging_climbs_the_levels_until_acknowledged_then_resolves() {
     let api = BotApi::start();
-    let app = App::spawn(&api, "2s");
+    let app = spawn(&api, "2s");
     let patient = 3001;
     api.push_text(patient, "I can't breathe properly");
     let page = expect(&api, PRIMARY, "breathing_difficulty");
@@ -148,7 +93,7 @@ fn paging_climbs_the_levels_until_acknowledged_then_resolves() {
 #[test]
 fn staff_commands_are_refused_outside_the_roster() {
     let api = BotApi::start();
-    let app = App::spawn(&api, "60s");
+    let app = spawn(&api, "60s");
     api.push_text(3002, "my lips are swelling up");
     let page = expect(&api, PRIMARY, "allergic_reaction");
     let id = incident_id(&page);
@@ -169,7 +114,7 @@ fn staff_commands_are_refused_outside_the_roster() {
 fn every_page_goes_out_exactly_once_through_429_and_500() {
     let api = BotApi::start();
     api.fail_next("sendMessage", 3, Fault::TooManyRequests { retry_after: 1 });
-    let app = App::spawn(&api, "60s");
+    let app = spawn(&api, "60s");
     api.push_text(3004, "my chest feels crushed");
     let page = expect(&api, PRIMARY, "chest_cardiac");
     api.fail_next("sendMessage", 1, Fault::ServerError);
@@ -184,7 +129,7 @@ fn every_page_goes_out_exactly_once_through_429_and_500() {
 #[test]
 fn a_page_stored_before_a_crash_goes_out_once_after_restart_and_timers_resume() {
     let api = BotApi::start();
-    let mut app = App::spawn(&api, "4s");
+    let mut app = spawn(&api, "4s");
     // Every send fails for a while: the incident is stored, its page waits in the outbox.
     api.fail_next("sendMessage", 1000, Fault::TooManyRequests { retry_after: 30 });
     api.push_text(3005, "he's having a seizure right now");
@@ -202,7 +147,7 @@ fn a_page_stored_before_a_crash_goes_out_once_after_restart_and_timers_resume() 
 #[test]
 fn the_audit_export_lists_the_incident_events() {
     let api = BotApi::start();
-    let mut app = App::spawn(&api, "60s");
+    let mut app = spawn(&api, "60s");
     api.push_text(3006, "I want to end my life");
     let page = expect(&api, PRIMARY, "self_harm");
     let id = incident_id(&page);
@@ -213,11 +158,7 @@ fn the_audit_export_lists_the_incident_events() {
     api.push_text(3007, &format!("/ack {id}"));
     expect(&api, 3007, "only for the clinic's staff");
     app.kill();
-    let output = aftercare()
-        .args(["audit", "--format", "jsonl", "--config"])
-        .arg(config(app.dir.path(), "60s"))
-        .output()
-        .unwrap();
+    let output = aftercare().args(["audit", "--format", "jsonl", "--config"]).arg(&app.config).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8_lossy(&output.stdout);
     for kind in ["\"escalated\"", "\"incident\"", "\"acknowledged\"", "\"resolved\"", "\"staff_command_refused\""] {

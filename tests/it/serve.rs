@@ -3,102 +3,23 @@
 //! paged to staff, SIGKILL in the middle of a conversation, and 429/500 answers.
 
 use crate::aftercare;
-use crate::support::bot_api::{BotApi, Fault, Sent};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use crate::support::app::{count, expect, App, WAIT};
+use crate::support::bot_api::{BotApi, Fault};
 use std::time::Duration;
 
-const TOKEN: &str = "123456:TESTtokenTESTtokenTESTtokenTESTtoken";
 const STAFF: i64 = 777;
-/// Generous: a debug build under a parallel test run starts slowly (it checks every catalogue
-/// example at start).
-const WAIT: Duration = Duration::from_secs(60);
 
-/// A running `aftercare serve` and its data directory.
-struct App {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-fn write_config(dir: &Path) -> PathBuf {
-    let path = dir.join("aftercare.toml");
-    let text = format!(
-        "[telegram]\npoll_timeout = \"1s\"\nper_chat_interval = \"50ms\"\nstaff_chat_id = {STAFF}\n[storage]\ndata_dir = \"{}\"\n",
-        dir.join("data").display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn start(api: &BotApi, dir: &Path) -> Child {
-    start_with(api, &write_config(dir))
-}
-
-fn start_with(api: &BotApi, config: &Path) -> Child {
-    aftercare()
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api.url())
-        .env("RUST_LOG", std::env::var("AFTERCARE_TEST_LOG").unwrap_or_else(|_| "off".into()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the aftercare binary starts")
-}
-
-impl App {
-    fn spawn(api: &BotApi) -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let child = start(api, dir.path());
-        App { child, dir }
-    }
-
-    /// SIGKILL: no chance to finish anything.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn restart(&mut self, api: &BotApi) {
-        self.child = start(api, self.dir.path());
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn to(chat: i64, needle: &'static str) -> impl Fn(&Sent) -> bool {
-    move |s: &Sent| s.chat_id == chat && s.text.contains(needle)
-}
-
-fn count(api: &BotApi, chat: i64, needle: &str) -> usize {
-    api.sent().iter().filter(|s| s.chat_id == chat && s.text.contains(needle)).count()
-}
-
-fn expect(api: &BotApi, chat: i64, needle: &'static str) -> Sent {
-    match api.wait_for_sent(to(chat, needle), WAIT) {
-        Some(sent) => sent,
-        None => panic!("no message to {chat} containing {needle:?}; sent: {:#?}", api.sent()),
-    }
+/// Polling, quick pacing, pages to one staff chat.
+fn spawn(api: &BotApi) -> App {
+    App::spawn(api, |_| {
+        format!("[telegram]\npoll_timeout = \"1s\"\nper_chat_interval = \"50ms\"\nstaff_chat_id = {STAFF}")
+    })
 }
 
 #[test]
 fn a_conversation_with_text_and_buttons() {
     let api = BotApi::start();
-    let _app = App::spawn(&api);
+    let _app = spawn(&api);
     let chat = 1001;
     api.push_text(chat, "I feel really dizzy");
     let screen = expect(&api, chat, "Is any of these true");
@@ -117,7 +38,7 @@ fn a_conversation_with_text_and_buttons() {
 #[test]
 fn a_red_flag_pages_staff_and_the_patient_is_told_only_after() {
     let api = BotApi::start();
-    let _app = App::spawn(&api);
+    let _app = spawn(&api);
     let chat = 1002;
     api.push_text(chat, "my chest is really tight and it hurts");
     expect(&api, chat, "911");
@@ -134,7 +55,7 @@ fn a_red_flag_pages_staff_and_the_patient_is_told_only_after() {
 #[test]
 fn an_edited_message_is_matched_again() {
     let api = BotApi::start();
-    let _app = App::spawn(&api);
+    let _app = spawn(&api);
     let chat = 1003;
     let first = api.push_text(chat, "no chest pain, just tired");
     expect(&api, chat, "chest pain");
@@ -147,7 +68,7 @@ fn an_edited_message_is_matched_again() {
 #[test]
 fn stickers_photos_and_groups_get_a_sensible_answer() {
     let api = BotApi::start();
-    let _app = App::spawn(&api);
+    let _app = spawn(&api);
     api.push_sticker(1004);
     expect(&api, 1004, "I can only read text");
     api.push_photo(1005, Some("my face is swelling up"));
@@ -159,7 +80,7 @@ fn stickers_photos_and_groups_get_a_sensible_answer() {
 #[test]
 fn sigkill_in_the_middle_of_a_conversation_loses_and_repeats_nothing() {
     let api = BotApi::start();
-    let mut app = App::spawn(&api);
+    let mut app = spawn(&api);
     let chat = 1007;
     api.push_text(chat, "so dizzy and the room is spinning");
     expect(&api, chat, "Is any of these true");
@@ -182,7 +103,7 @@ fn sigkill_in_the_middle_of_a_conversation_loses_and_repeats_nothing() {
 #[test]
 fn rate_limits_and_server_errors_delay_replies_but_lose_none() {
     let api = BotApi::start();
-    let _app = App::spawn(&api);
+    let _app = spawn(&api);
     api.fail_next("sendMessage", 2, Fault::TooManyRequests { retry_after: 1 });
     let chat = 1008;
     api.push_text(chat, "I cant breathe properly");
@@ -202,7 +123,7 @@ fn rate_limits_and_server_errors_delay_replies_but_lose_none() {
 #[test]
 fn sigterm_stops_cleanly() {
     let api = BotApi::start();
-    let mut app = App::spawn(&api);
+    let mut app = spawn(&api);
     api.push_text(1010, "hello");
     expect(&api, 1010, "last ketamine treatment");
     let status = app.terminate();
@@ -216,28 +137,12 @@ fn free_port() -> u16 {
 #[test]
 fn webhook_mode_checks_the_secret_and_stores_before_answering() {
     let api = BotApi::start();
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("webhook.toml");
-    std::fs::write(
-        &config,
+    let _app = App::spawn_with_env(&api, &[("TEST_HOOK_SECRET", "s3cret-s3cret-s3cret")], |_| {
         format!(
-            "[telegram]\nmode = \"webhook\"\nper_chat_interval = \"50ms\"\n[telegram.webhook]\nlisten = \"127.0.0.1:{port}\"\npath = \"/hook\"\nsecret_env = \"TEST_HOOK_SECRET\"\n[storage]\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = aftercare()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", api.url())
-        .env("TEST_HOOK_SECRET", "s3cret-s3cret-s3cret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _app = App { child, dir };
+            "[telegram]\nmode = \"webhook\"\nper_chat_interval = \"50ms\"\n[telegram.webhook]\nlisten = \"127.0.0.1:{port}\"\npath = \"/hook\"\nsecret_env = \"TEST_HOOK_SECRET\""
+        )
+    });
     let update = serde_json::json!({
         "update_id": 5001,
         "message": {
@@ -293,17 +198,9 @@ fn a_missing_or_malformed_token_is_refused_with_exit_2() {
 #[test]
 fn check_ins_arrive_flow_into_triage_and_survive_a_restart_without_repeats() {
     let api = BotApi::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("check_ins.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[check_ins]\noffsets = [\"3s\", \"15s\"]\nquiet_hours = \"00:00-00:00\"\ngrace = \"1h\"\n[telegram]\npoll_timeout = \"1s\"\nper_chat_interval = \"50ms\"\n[storage]\ndata_dir = \"{}\"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let mut app = App { child: start_with(&api, &config), dir };
+    let mut app = App::spawn(&api, |_| {
+        "[check_ins]\noffsets = [\"3s\", \"15s\"]\nquiet_hours = \"00:00-00:00\"\ngrace = \"1h\"\n[telegram]\npoll_timeout = \"1s\"\nper_chat_interval = \"50ms\"".to_string()
+    });
     let chat = 1020;
     api.push_text(chat, "/treated just now, nasal spray");
     expect(&api, chat, "noted your treatment");
@@ -322,7 +219,7 @@ fn check_ins_arrive_flow_into_triage_and_survive_a_restart_without_repeats() {
     // A restart before the second check-in: the schedule comes back from the store.
     std::thread::sleep(Duration::from_millis(500));
     app.kill();
-    app.child = start_with(&api, &config);
+    app.restart(&api);
     assert!(
         api.wait_until(|api| count(api, chat, "checking in") >= 2, WAIT),
         "the second check-in arrives after the restart: {:#?}",

@@ -6,6 +6,7 @@
 //! `None` when the answer cannot be read (the dialogue then asks again with buttons).
 
 use super::state::{Route, Trend, YesNo};
+use crate::triage::elapsed::{count_word, unit_seconds};
 use crate::triage::normalise::FoldedText;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
@@ -190,25 +191,6 @@ static JUST_NOW: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TODAY: LazyLock<Regex> = LazyLock::new(|| regex(r"(?-u:\b)(?:today|earlier)(?-u:\b)"));
 
-fn amount(word: &str) -> Option<f64> {
-    Some(match word {
-        "a" | "an" | "one" => 1.0,
-        "half a" | "half an" => 0.5,
-        "two" | "a couple of" | "couple of" => 2.0,
-        "three" | "a few" | "few" => 3.0,
-        "four" => 4.0,
-        "five" => 5.0,
-        "six" => 6.0,
-        "seven" => 7.0,
-        "eight" => 8.0,
-        "nine" => 9.0,
-        "ten" => 10.0,
-        "eleven" => 11.0,
-        "twelve" => 12.0,
-        digits => digits.parse().ok()?,
-    })
-}
-
 static TREATMENT_REPORT: LazyLock<Regex> = LazyLock::new(|| {
     regex(
         r"(?-u:\b)(?:had|got|did|done|finished|took|taken|came back from|home from|back from|after) (?:my |the |a |an |our |his |her )?(?:\w+ )?(?:ketamine |esketamine |spravato )?(?:infusion|session|treatment|spray|dose|injection|shot|troche|lozenge|appointment)s?(?-u:\b)",
@@ -232,13 +214,8 @@ pub fn when(text: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
     let folded = FoldedText::new(text);
     let t = folded.as_str();
     if let Some(caps) = AGO.captures(t) {
-        let n = amount(&caps[1])?;
-        let minutes = match caps[2].trim_end_matches('s') {
-            "minute" | "min" => n,
-            "hour" | "hr" | "h" => n * 60.0,
-            "day" => n * 24.0 * 60.0,
-            _ => n * 7.0 * 24.0 * 60.0,
-        };
+        let n = count_word(&caps[1])?;
+        let minutes = n * unit_seconds(&caps[2]) as f64 / 60.0;
         return now.checked_sub(Span::new().minutes(minutes.round() as i64)).ok();
     }
     let today = now.to_zoned_datetime(tz.clone()).date();
