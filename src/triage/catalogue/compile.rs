@@ -444,21 +444,12 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
                 None
             }
         };
-        let outcome = match (&rule.to, &rule.becomes) {
-            (Some(to), None) => parse_disposition(&mut report, to, &format!("{field}.to")).map(LastingOutcome::Raise),
-            (None, Some(target)) => {
-                references.push(Reference {
-                    line: report.line(target),
-                    field: format!("{field}.becomes"),
-                    target: target.get_ref().clone(),
-                });
-                Some(LastingOutcome::Becomes(target.get_ref().clone()))
-            }
-            _ => {
-                report.at(&rule.after, &field, "needs exactly one of `to` and `becomes`");
-                None
-            }
-        };
+        let keys = (("to", &rule.to), ("becomes", &rule.becomes));
+        let outcome =
+            raise_or_intent(&mut report, &mut references, &rule.after, &field, keys).map(|choice| match choice {
+                Choice::Raise(to) => LastingOutcome::Raise(to),
+                Choice::Intent(target) => LastingOutcome::Becomes(target),
+            });
         if let (Some(after), Some(outcome)) = (after, outcome) {
             lasting.push(Lasting { after, outcome, reason: rule.reason.get_ref().clone() });
         }
@@ -488,21 +479,12 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
         if question.ask.get_ref().trim().is_empty() {
             report.at(&question.ask, format!("{field}.ask"), "must not be empty");
         }
-        let on_yes = match (&question.yes, &question.yes_intent) {
-            (Some(yes), None) => parse_disposition(&mut report, yes, &format!("{field}.yes")).map(ScreenOutcome::Raise),
-            (None, Some(target)) => {
-                references.push(Reference {
-                    line: report.line(target),
-                    field: format!("{field}.yes_intent"),
-                    target: target.get_ref().clone(),
-                });
-                Some(ScreenOutcome::Intent(target.get_ref().clone()))
-            }
-            _ => {
-                report.at(&question.id, &field, "needs exactly one of `yes` and `yes_intent`");
-                None
-            }
-        };
+        let keys = (("yes", &question.yes), ("yes_intent", &question.yes_intent));
+        let on_yes =
+            raise_or_intent(&mut report, &mut references, &question.id, &field, keys).map(|choice| match choice {
+                Choice::Raise(to) => ScreenOutcome::Raise(to),
+                Choice::Intent(target) => ScreenOutcome::Intent(target),
+            });
         if let Some(on_yes) = on_yes {
             screen.push(ScreenQuestion { id: qid.clone(), ask: question.ask.get_ref().clone(), on_yes });
         }
@@ -551,6 +533,38 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
         },
     };
     Some(Draft { intent, path: file.path.clone(), id_line, references })
+}
+
+/// Either a disposition to raise to, or another intent to hand over to.
+enum Choice {
+    Raise(Disposition),
+    Intent(String),
+}
+
+/// Reads a pair of keys of which exactly one must be set: a disposition (`raise`) or an intent
+/// id (`intent`, checked once every file is read). Problems are reported at `anchor`.
+fn raise_or_intent(
+    report: &mut FileReport<'_>,
+    references: &mut Vec<Reference>,
+    anchor: &Text,
+    field: &str,
+    ((raise_key, raise), (intent_key, intent)): ((&str, &Option<Text>), (&str, &Option<Text>)),
+) -> Option<Choice> {
+    match (raise, intent) {
+        (Some(to), None) => parse_disposition(report, to, &format!("{field}.{raise_key}")).map(Choice::Raise),
+        (None, Some(target)) => {
+            references.push(Reference {
+                line: report.line(target),
+                field: format!("{field}.{intent_key}"),
+                target: target.get_ref().clone(),
+            });
+            Some(Choice::Intent(target.get_ref().clone()))
+        }
+        _ => {
+            report.at(anchor, field, format!("needs exactly one of `{raise_key}` and `{intent_key}`"));
+            None
+        }
+    }
 }
 
 /// Duplicate ids, references to unknown intents, and intents the engine needs but lacks.
