@@ -25,7 +25,21 @@ pub struct Config {
     pub check_ins: crate::triage::dialogue::check_ins::CheckInPlan,
     /// The on-call roster; empty (not configured) when the file has no `[[roster.staff]]`.
     pub roster: Roster,
+    /// The operations endpoint (`/healthz`, `/metrics`) of `aftercare serve`.
+    pub http: HttpSettings,
 }
+
+/// The operations endpoint: `GET /healthz` and `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Where to listen; `None` (the default) turns the endpoint off.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `/healthz` fails once no Bot API call has succeeded for this long.
+    pub telegram_stale_after: Duration,
+}
+
+/// The default of `http.telegram_stale_after`.
+pub const DEFAULT_TELEGRAM_STALE_AFTER: Duration = Duration::from_secs(120);
 
 /// How updates reach the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +92,15 @@ struct RawConfig {
     roster: Option<Spanned<RawRoster>>,
     #[serde(default)]
     check_ins: RawCheckIns,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
+    telegram_stale_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,6 +314,47 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// The `[http]` section: the operations endpoint, off unless `listen` is set.
+    fn http(&mut self, raw: &RawHttp, telegram: &TelegramSettings) -> HttpSettings {
+        let listen = raw.listen.as_ref().and_then(|v| {
+            let text = v.get_ref().trim();
+            if text.is_empty() {
+                return None;
+            }
+            match text.parse::<std::net::SocketAddr>() {
+                Err(_) => {
+                    self.report(v, "http.listen", "not an address like \"127.0.0.1:9090\" (empty turns it off)");
+                    None
+                }
+                Ok(addr) => {
+                    if let UpdateSource::Webhook(hook) = &telegram.source {
+                        if hook.listen == addr {
+                            self.report(v, "http.listen", "is also telegram.webhook.listen: use another port");
+                        }
+                    }
+                    Some(addr)
+                }
+            }
+        });
+        let telegram_stale_after =
+            self.duration(raw.telegram_stale_after.as_ref(), "http.telegram_stale_after", DEFAULT_TELEGRAM_STALE_AFTER);
+        if let Some(v) = &raw.telegram_stale_after {
+            if telegram_stale_after <= telegram.poll_timeout {
+                self.report(
+                    v,
+                    "http.telegram_stale_after",
+                    format!(
+                        "must be longer than telegram.poll_timeout ({}): a quiet long poll succeeds only that often",
+                        humantime::format_duration(telegram.poll_timeout)
+                    ),
+                );
+            }
+        }
+        HttpSettings { listen, telegram_stale_after }
+    }
+}
+
 impl Config {
     /// Reads and validates a configuration file's text; `path` is used in problem reports.
     pub fn parse(path: &str, contents: &str) -> Result<Config, Problems> {
@@ -359,6 +423,7 @@ impl Config {
         let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id };
         let roster = checker.roster(raw.roster.as_ref(), &time_zone);
         let check_ins = checker.check_ins(&raw.check_ins);
+        let http = checker.http(&raw.http, &telegram);
 
         if !checker.problems.is_empty() {
             return Err(Problems(checker.problems));
@@ -370,6 +435,7 @@ impl Config {
             telegram,
             roster,
             check_ins,
+            http,
         })
     }
 }
@@ -555,6 +621,36 @@ mod tests {
             rendered,
             ["2:clinic.name", "3:clinic.time_zone", "4:clinic.emergency_number", "6:dialogue.question_expiry"]
         );
+    }
+
+    #[test]
+    fn the_http_endpoint_is_off_by_default_and_read_from_the_file() {
+        let http = Config::default().http;
+        assert_eq!(http, HttpSettings { listen: None, telegram_stale_after: DEFAULT_TELEGRAM_STALE_AFTER });
+        assert_eq!(Config::parse("x.toml", "[http]\nlisten = \"\"\n").unwrap().http.listen, None);
+        let text = "[http]\nlisten = \"127.0.0.1:9090\"\ntelegram_stale_after = \"30s\"\n";
+        let http = Config::parse("x.toml", text).unwrap().http;
+        assert_eq!(http.listen, Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9090))));
+        assert_eq!(http.telegram_stale_after, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn http_problems_are_reported_with_their_lines() {
+        let text =
+            "[telegram]\nmode = \"webhook\"\npoll_timeout = \"20s\"\n[telegram.webhook]\nlisten = \"127.0.0.1:8443\"\n\
+                    [http]\nlisten = \"127.0.0.1:8443\"\ntelegram_stale_after = \"15s\"\n";
+        let Problems(problems) = Config::parse("c.toml", text).unwrap_err();
+        let rendered: Vec<String> = problems.iter().map(|p| format!("{}:{}: {}", p.line, p.field, p.reason)).collect();
+        assert_eq!(
+            rendered,
+            [
+                "7:http.listen: is also telegram.webhook.listen: use another port",
+                "8:http.telegram_stale_after: must be longer than telegram.poll_timeout (20s): a quiet long poll \
+                 succeeds only that often",
+            ]
+        );
+        let Problems(problems) = Config::parse("c.toml", "[http]\nlisten = \"localhost\"\n").unwrap_err();
+        assert_eq!((problems[0].line, problems[0].field.as_str()), (2, "http.listen"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod escalation;
+pub mod metrics;
 
 pub mod problem;
 pub mod roster;

@@ -13,6 +13,21 @@ use jiff::Timestamp;
 /// The staff command words.
 pub const COMMANDS: &[&str] = &["/open", "/ack", "/resolve", "/oncall", "/reply", "/followups"];
 
+/// `/treated PATIENT TIME` from staff: the patient's chat id and the time words ("today 2pm").
+pub fn treated_command(input: &Input) -> Option<(i64, String)> {
+    let text = match input {
+        Input::Text(text) => text.trim(),
+        Input::Command { command: crate::triage::dialogue::Command::Treated, argument } => {
+            let (patient, when) = argument.trim().split_once(char::is_whitespace).unwrap_or((argument.trim(), ""));
+            return Some((patient.parse().ok()?, when.trim().to_string()));
+        }
+        _ => return None,
+    };
+    let rest = text.strip_prefix("/treated")?;
+    let (patient, when) = rest.trim().split_once(char::is_whitespace).unwrap_or((rest.trim(), ""));
+    Some((patient.parse().ok()?, when.trim().to_string()))
+}
+
 /// What a staff action changes: messages to send, incidents to store, audit events.
 #[derive(Debug, Default)]
 pub struct Effects {

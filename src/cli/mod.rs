@@ -2,6 +2,7 @@
 //! catalogue checks and evaluation against a labelled file.
 
 pub mod audit;
+pub mod backup;
 pub mod chat;
 pub mod classify;
 pub mod eval;

@@ -1,15 +1,16 @@
 //! An in-memory store for tests and throwaway runs. It keeps the stored record form, so the
 //! same conversions run as with sled.
 
-use super::record::{ConversationRecord, IncidentRecord};
+use super::record::{AuditKey, BackupItem, CheckInKey, ConversationRecord, IncidentRecord};
 use super::{
-    audit_key, check_in_from_key, check_in_key, AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate,
-    ScheduledCheckIn, Store, StoreError,
+    anonymise, audit_key, check_in_from_key, check_in_key, forgotten_incident, saved_activity, AuditEntry, Lane,
+    OutboxKey, Outgoing, PatientId, ProcessedUpdate, ScheduledCheckIn, Store, StoreError,
 };
 use crate::escalation::Incident;
+use crate::triage::dialogue::check_ins::DueCheckIn;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
@@ -19,15 +20,17 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    conversations: HashMap<PatientId, ConversationRecord>,
+    conversations: BTreeMap<PatientId, ConversationRecord>,
     audit: BTreeMap<[u8; 24], AuditEntry>,
     sequence: u64,
     inbox: BTreeMap<i64, Vec<u8>>,
     next_offset: Option<i64>,
-    processed: HashMap<i64, Timestamp>,
+    processed: BTreeMap<i64, Timestamp>,
     outbox: BTreeMap<OutboxKey, Outgoing>,
     incidents: BTreeMap<String, IncidentRecord>,
     check_ins: BTreeMap<[u8; 20], ()>,
+    /// Open incidents of forgotten patients, anonymised once saved resolved.
+    anonymise_on_resolve: BTreeSet<String>,
 }
 
 impl Inner {
@@ -46,6 +49,44 @@ impl Inner {
             let key = audit_key(event.at, patient, self.next_sequence());
             self.audit.insert(key, AuditEntry { patient, event: event.clone() });
         }
+    }
+
+    /// Stores an incident, anonymised if it belongs to a forgotten patient and is now resolved.
+    fn put_incident(&mut self, incident: &Incident) {
+        let stored = if !incident.is_open() && self.anonymise_on_resolve.remove(&incident.id) {
+            anonymise(incident)
+        } else {
+            incident.clone()
+        };
+        self.incidents.insert(stored.id.clone(), IncidentRecord::V1(stored));
+    }
+
+    fn forget_patient(&mut self, patient: PatientId) {
+        self.conversations.remove(&patient);
+        self.check_ins.retain(|key, ()| check_in_from_key(key).is_none_or(|c| c.patient != patient));
+        for (id, IncidentRecord::V1(incident)) in self.incidents.iter_mut() {
+            if incident.patient != patient.0 {
+                continue;
+            }
+            match forgotten_incident(incident) {
+                Some(anonymous) => *incident = anonymous,
+                None => {
+                    self.anonymise_on_resolve.insert(id.clone());
+                }
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.conversations.is_empty()
+            && self.audit.is_empty()
+            && self.inbox.is_empty()
+            && self.next_offset.is_none()
+            && self.processed.is_empty()
+            && self.outbox.is_empty()
+            && self.incidents.is_empty()
+            && self.check_ins.is_empty()
+            && self.anonymise_on_resolve.is_empty()
     }
 }
 
@@ -68,7 +109,8 @@ impl Store for MemoryStore {
 
     fn save(&self, patient: PatientId, conversation: &Conversation, audit: &[AuditEvent]) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        inner.conversations.insert(patient, ConversationRecord::from(conversation));
+        let active = saved_activity(inner.conversations.get(&patient), audit);
+        inner.conversations.insert(patient, ConversationRecord::from(conversation).active_at(active));
         inner.add_audit(patient, audit);
         Ok(())
     }
@@ -77,9 +119,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
-        self.lock().conversations.remove(&patient);
+    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError> {
+        self.lock().forget_patient(patient);
         Ok(())
+    }
+
+    fn purge_conversations_older_than(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let old: BTreeSet<PatientId> = inner
+            .conversations
+            .iter()
+            .filter(|(_, record)| record.last_activity().is_none_or(|at| at < before))
+            .map(|(patient, _)| *patient)
+            .collect();
+        inner.conversations.retain(|patient, _| !old.contains(patient));
+        inner.check_ins.retain(|key, ()| check_in_from_key(key).is_none_or(|c| !old.contains(&c.patient)));
+        Ok(old.len())
     }
 
     fn audit(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError> {
@@ -112,19 +167,18 @@ impl Store for MemoryStore {
 
     fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if processed.forget {
-            inner.conversations.remove(&processed.patient);
-        } else if let Some(conversation) = processed.conversation {
-            inner.conversations.insert(processed.patient, ConversationRecord::from(conversation));
+        let patient = processed.patient;
+        if let Some(conversation) = processed.conversation.filter(|_| !processed.forget) {
+            let record = ConversationRecord::from(conversation).active_at(Some(processed.at));
+            inner.conversations.insert(patient, record);
         }
-        inner.add_audit(processed.patient, processed.audit);
+        inner.add_audit(patient, processed.audit);
         for item in processed.outgoing {
             inner.enqueue(item.clone());
         }
         for incident in processed.incidents {
-            inner.incidents.insert(incident.id.clone(), IncidentRecord::V1(incident.clone()));
+            inner.put_incident(incident);
         }
-        let patient = processed.patient;
         if let Some(schedule) = processed.schedule {
             inner.check_ins.retain(|key, ()| check_in_from_key(key).is_none_or(|c| c.patient != patient));
             for check_in in schedule {
@@ -135,6 +189,10 @@ impl Store for MemoryStore {
             inner.check_ins.retain(|key, ()| {
                 check_in_from_key(key).is_none_or(|c| c.patient != patient || c.check_in.number != number)
             });
+        }
+        if processed.forget {
+            // Last, so that nothing of this update brings the patient's data back.
+            inner.forget_patient(patient);
         }
         inner.processed.insert(processed.update_id, processed.at);
         inner.inbox.remove(&processed.update_id);
@@ -166,7 +224,7 @@ impl Store for MemoryStore {
     fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         for incident in incidents {
-            inner.incidents.insert(incident.id.clone(), IncidentRecord::V1(incident.clone()));
+            inner.put_incident(incident);
         }
         for item in outgoing {
             inner.enqueue(item.clone());
@@ -184,5 +242,88 @@ impl Store for MemoryStore {
         let count = inner.processed.len();
         inner.processed.retain(|_, at| *at >= before);
         Ok(count - inner.processed.len())
+    }
+
+    fn export(&self) -> Result<Vec<BackupItem>, StoreError> {
+        let inner = self.lock();
+        let mut items = Vec::new();
+        items.extend(inner.next_offset.map(|record| BackupItem::NextOffset { record }));
+        for (patient, record) in &inner.conversations {
+            items.push(BackupItem::Conversation { key: patient.0, record: record.clone() });
+        }
+        for (key, entry) in &inner.audit {
+            let sequence = u64::from_be_bytes(key[16..].try_into().expect("eight bytes"));
+            let key = AuditKey { patient: entry.patient.0, sequence };
+            items.push(BackupItem::Audit { key, record: entry.event.clone() });
+        }
+        for (id, raw) in &inner.inbox {
+            items.push(BackupItem::Inbox { key: *id, record: raw.clone() });
+        }
+        for (id, at) in &inner.processed {
+            items.push(BackupItem::Processed { key: *id, record: *at });
+        }
+        for (key, item) in &inner.outbox {
+            items.push(BackupItem::Outbox { key: *key, record: item.clone() });
+        }
+        for (id, record) in &inner.incidents {
+            items.push(BackupItem::Incident { key: id.clone(), record: record.clone() });
+        }
+        for c in inner.check_ins.keys().filter_map(|k| check_in_from_key(k)) {
+            let key = CheckInKey { due_at: c.check_in.due_at, patient: c.patient.0, number: c.check_in.number };
+            items.push(BackupItem::CheckIn { key });
+        }
+        for id in &inner.anonymise_on_resolve {
+            items.push(BackupItem::AnonymiseOnResolve { key: id.clone() });
+        }
+        Ok(items)
+    }
+
+    fn import(&self, items: &[BackupItem]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.is_empty() {
+            return Err(StoreError::NotEmpty);
+        }
+        for item in items {
+            if let Some(sequence) = item.sequence() {
+                inner.sequence = inner.sequence.max(sequence);
+            }
+            match item {
+                BackupItem::NextOffset { record } => inner.next_offset = Some(*record),
+                BackupItem::Conversation { key, record } => {
+                    inner.conversations.insert(PatientId(*key), record.clone());
+                }
+                BackupItem::Audit { key, record } => {
+                    let patient = PatientId(key.patient);
+                    inner.audit.insert(
+                        audit_key(record.at, patient, key.sequence),
+                        AuditEntry { patient, event: record.clone() },
+                    );
+                }
+                BackupItem::Inbox { key, record } => {
+                    inner.inbox.insert(*key, record.clone());
+                }
+                BackupItem::Processed { key, record } => {
+                    inner.processed.insert(*key, *record);
+                }
+                BackupItem::Outbox { key, record } => {
+                    inner.outbox.insert(*key, record.clone());
+                }
+                BackupItem::Incident { key, record } => {
+                    inner.incidents.insert(key.clone(), record.clone());
+                }
+                BackupItem::CheckIn { key } => {
+                    let check_in = DueCheckIn { number: key.number, due_at: key.due_at };
+                    inner.check_ins.insert(check_in_key(PatientId(key.patient), &check_in), ());
+                }
+                BackupItem::AnonymiseOnResolve { key } => {
+                    inner.anonymise_on_resolve.insert(key.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.lock().is_empty())
     }
 }

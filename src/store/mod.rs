@@ -4,6 +4,11 @@
 //! Durability is explicit: `save` records a step, `flush` makes everything saved so far durable.
 //! An adapter saves a batch of steps, flushes once (group commit), and only then sends the
 //! replies: nothing is reported as done before it is safe on disk.
+//!
+//! Patient data leaves the store two ways: `/forget` ([`Store::forget_patient`], also what a
+//! commit with `forget` does) and retention ([`Store::purge_conversations_older_than`]); audit
+//! events hold ids and dispositions, not patient words, and stay. A backup ([`Store::export`],
+//! [`Store::import`]) copies every record as it is stored.
 
 mod memory;
 pub mod outbox;
@@ -12,7 +17,15 @@ mod sled_store;
 
 pub use memory::MemoryStore;
 pub use outbox::{Lane, OutboxKey, Outgoing, OutgoingKind};
+pub use record::{AuditKey, BackupItem, CheckInKey};
 pub use sled_store::SledStore;
+
+/// The schema version of the stored data this build writes and reads (kept in the sled data
+/// directory and in every backup's header).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What an anonymised incident says instead of its summary.
+pub const FORGOTTEN_SUMMARY: &str = "[removed at the patient's request]";
 
 use crate::escalation::Incident;
 use crate::triage::dialogue::check_ins::DueCheckIn;
@@ -54,7 +67,8 @@ pub struct ProcessedUpdate<'a> {
     pub patient: PatientId,
     /// The new conversation; `None` when the update touched none (a group chat, say).
     pub conversation: Option<&'a Conversation>,
-    /// Delete the patient's conversation (a confirmed `/forget`).
+    /// A confirmed `/forget`: after this update's other changes, the same as
+    /// [`Store::forget_patient`] (conversation and check-ins deleted, incidents anonymised).
     pub forget: bool,
     pub audit: &'a [AuditEvent],
     pub outgoing: &'a [Outgoing],
@@ -103,10 +117,40 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("cannot prepare the data directory {path}: {source}")]
     Directory { path: String, source: std::io::Error },
+    #[error("the data directory {path} is in use by another aftercare process (stop `aftercare serve` first)")]
+    InUse { path: String },
     #[error("a stored record cannot be read: {0}")]
     Corrupt(String),
     #[error("the data directory was written by a newer version (schema {found}, this build reads up to {supported})")]
     NewerSchema { found: u32, supported: u32 },
+    #[error("the data directory is not empty: a backup is restored only into a new, empty one")]
+    NotEmpty,
+}
+
+/// An incident with nothing left that points at the patient: the chat becomes 0, the summary
+/// [`FORGOTTEN_SUMMARY`], and each event keeps its time, kind and actor (the bot or a staff
+/// member) but loses its detail (a resolution note may quote the patient). Its id,
+/// disposition, intent, state, times, paging level and who acknowledged it stay.
+pub fn anonymise(incident: &Incident) -> Incident {
+    let mut anonymous = incident.clone();
+    anonymous.patient = 0;
+    anonymous.summary = FORGOTTEN_SUMMARY.to_string();
+    for event in &mut anonymous.events {
+        event.detail.clear();
+    }
+    anonymous
+}
+
+/// The last activity `save` records (it has no clock of its own): the latest of what the
+/// previous record knew and the times of the step's audit events.
+fn saved_activity(previous: Option<&record::ConversationRecord>, audit: &[AuditEvent]) -> Option<Timestamp> {
+    previous.and_then(record::ConversationRecord::last_activity).into_iter().chain(audit.iter().map(|e| e.at)).max()
+}
+
+/// What becomes of a forgotten patient's incident: anonymised now when it is resolved, else
+/// kept (and marked, by the caller) until it is.
+fn forgotten_incident(incident: &Incident) -> Option<Incident> {
+    (!incident.is_open()).then(|| anonymise(incident))
 }
 
 /// The persistence the dialogue needs.
@@ -121,8 +165,35 @@ pub trait Store: Send + Sync {
     /// Makes everything saved so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// Deletes the patient's conversation (audit events, which hold no patient text, stay).
-    fn forget(&self, patient: PatientId) -> Result<(), StoreError>;
+    /// The same as [`Store::forget_patient`] (kept for the adapters that call it by this name).
+    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
+        self.forget_patient(patient)
+    }
+
+    /// A confirmed `/forget`, in one transaction: deletes the patient's conversation and their
+    /// scheduled check-ins, and anonymises their incidents (see [`anonymise`]). An incident
+    /// still open keeps the patient's chat until it is resolved, so the on-call clinician can
+    /// still reach them; it is anonymised when it is saved resolved. Audit events, which hold
+    /// ids and dispositions but no patient words, stay. Not durable until [`Store::flush`].
+    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError>;
+
+    /// Retention: deletes every conversation whose last activity
+    /// ([`record::ConversationRecord::last_activity`]) is before `before`, or which holds no
+    /// time at all, with the scheduled check-ins of those patients; returns how many
+    /// conversations went. A conversation written meanwhile is kept. Incidents and audit
+    /// events are not touched. Not durable until [`Store::flush`].
+    fn purge_conversations_older_than(&self, before: Timestamp) -> Result<usize, StoreError>;
+
+    /// Every record, in a fixed order (see [`BackupItem`]).
+    fn export(&self) -> Result<Vec<BackupItem>, StoreError>;
+
+    /// Loads exported records into an empty store, all or nothing; refuses a store that is not
+    /// empty ([`StoreError::NotEmpty`]). What is added afterwards is numbered after what was
+    /// loaded. Not durable until [`Store::flush`].
+    fn import(&self, items: &[BackupItem]) -> Result<(), StoreError>;
+
+    /// Whether the store holds no record at all (a fresh data directory).
+    fn is_empty(&self) -> Result<bool, StoreError>;
 
     /// Audit events at or after `since`, oldest first.
     fn audit(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError>;

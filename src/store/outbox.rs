@@ -67,7 +67,7 @@ impl Outgoing {
 }
 
 /// Where an outgoing item sits in the outbox: its lane, then its order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct OutboxKey {
     pub lane: u8,
     pub sequence: u64,

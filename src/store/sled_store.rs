@@ -1,22 +1,34 @@
 //! The sled store: one `Db` per process, one tree per record kind, explicit big-endian keys, a
 //! schema-version key, and JSON records (readable in a backup, versioned by their own tag).
 
-use super::record::{ConversationRecord, IncidentRecord};
+use super::record::{AuditKey, BackupItem, CheckInKey, ConversationRecord, IncidentRecord};
 use super::{
-    audit_key, check_in_from_key, check_in_key, from_signed_key, signed_key, AuditEntry, Lane, OutboxKey, Outgoing,
-    PatientId, ProcessedUpdate, ScheduledCheckIn, Store, StoreError,
+    audit_key, check_in_from_key, check_in_key, forgotten_incident, from_signed_key, saved_activity, signed_key,
+    AuditEntry, Lane, OutboxKey, Outgoing, PatientId, ProcessedUpdate, ScheduledCheckIn, Store, StoreError,
+    SCHEMA_VERSION,
 };
 use crate::escalation::Incident;
+use crate::triage::dialogue::check_ins::DueCheckIn;
 use crate::triage::dialogue::{AuditEvent, Conversation};
 use jiff::Timestamp;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// The schema this build writes and reads.
-const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"next_update_offset";
+/// Added to every generated sequence number: set by a restore to just past the largest
+/// sequence restored, so what is added afterwards sorts after it (sled's own id generator
+/// starts afresh in a new directory). Internal: not part of a backup.
+const SEQUENCE_FLOOR_KEY: &[u8] = b"sequence_floor";
+/// Prefix of the marks of open incidents of forgotten patients (the incident id follows).
+const ANONYMISE_PREFIX: &[u8] = b"anonymise_on_resolve:";
+
+/// What a transaction closure returns; an abort carries the store error.
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 pub struct SledStore {
     db: sled::Db,
@@ -32,13 +44,15 @@ pub struct SledStore {
     incidents: sled::Tree,
     /// Scheduled check-ins, by due time, patient and number.
     check_ins: sled::Tree,
+    /// See [`SEQUENCE_FLOOR_KEY`].
+    sequence_floor: AtomicU64,
 }
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`, readable by the service user only.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         create_private_dir(dir)?;
-        let db = sled::Config::new().path(dir).open()?;
+        let db = open_db(dir)?;
         let store = SledStore {
             meta: db.open_tree("meta")?,
             conversations: db.open_tree("conversations")?,
@@ -48,10 +62,55 @@ impl SledStore {
             outbox: db.open_tree("outbox")?,
             incidents: db.open_tree("incidents")?,
             check_ins: db.open_tree("check_ins")?,
+            sequence_floor: AtomicU64::new(0),
             db,
         };
         store.check_schema()?;
+        if let Some(bytes) = store.meta.get(SEQUENCE_FLOOR_KEY)? {
+            let floor = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt("sequence floor".into()))?;
+            store.sequence_floor.store(u64::from_be_bytes(floor), Ordering::SeqCst);
+        }
         Ok(store)
+    }
+
+    /// A new sequence number for an audit or outbox key, after every one used so far.
+    fn next_id(&self) -> Result<u64, StoreError> {
+        let id = self.db.generate_id()?;
+        self.sequence_floor
+            .load(Ordering::SeqCst)
+            .checked_add(id)
+            .ok_or_else(|| StoreError::Corrupt("sequence numbers exhausted".into()))
+    }
+
+    /// The keys of these patients' scheduled check-ins.
+    fn check_in_keys_of(&self, patients: &BTreeSet<PatientId>) -> Result<Vec<(PatientId, Vec<u8>)>, StoreError> {
+        let mut keys = Vec::new();
+        for item in self.check_ins.iter() {
+            let (key, _) = item?;
+            if let Some(c) = check_in_from_key(&key).filter(|c| patients.contains(&c.patient)) {
+                keys.push((c.patient, key.to_vec()));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The ids of the patient's incidents.
+    fn incident_ids_of(&self, patient: PatientId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut ids = Vec::new();
+        for item in self.incidents.iter() {
+            let (key, value) = item?;
+            if decode_incident(&value)?.patient == patient.0 {
+                ids.push(key.to_vec());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// What `/forget` needs to know before its transaction: the patient's check-ins and
+    /// incidents (the incidents are read again inside it).
+    fn forget_plan(&self, patient: PatientId) -> Result<ForgetPlan, StoreError> {
+        let check_ins = self.check_in_keys_of(&BTreeSet::from([patient]))?.into_iter().map(|(_, key)| key).collect();
+        Ok(ForgetPlan { patient, check_ins, incidents: self.incident_ids_of(patient)? })
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -75,6 +134,27 @@ impl SledStore {
     }
 }
 
+/// How long opening waits for the directory's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens the database, waiting a little for its lock: sled releases it only once its
+/// background threads have stopped, a moment after the previous handle in this process was
+/// dropped. A lock still held after that belongs to another process.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::InUse { path: dir.display().to_string() });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
 /// Creates `dir` (and parents) and makes it owner-only.
 fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     let error = |source| StoreError::Directory { path: dir.display().to_string(), source };
@@ -87,11 +167,96 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn storage_error(e: TransactionError<()>) -> StoreError {
+fn storage_error(e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Sled(e),
-        TransactionError::Abort(()) => StoreError::Corrupt("transaction aborted".into()),
+        TransactionError::Abort(e) => e,
     }
+}
+
+/// The patient's records that `/forget` touches, found before the transaction.
+struct ForgetPlan {
+    patient: PatientId,
+    check_ins: Vec<Vec<u8>>,
+    incidents: Vec<Vec<u8>>,
+}
+
+impl ForgetPlan {
+    /// Applies `/forget` inside a transaction: the conversation and check-ins go; each
+    /// incident, read again here (a staff action may have changed it), is anonymised when
+    /// resolved and marked for anonymisation when open.
+    fn apply(
+        &self,
+        conversations: &TransactionalTree,
+        check_ins: &TransactionalTree,
+        incidents: &TransactionalTree,
+        meta: &TransactionalTree,
+    ) -> TxResult<()> {
+        conversations.remove(&self.patient.key())?;
+        for key in &self.check_ins {
+            check_ins.remove(key.as_slice())?;
+        }
+        for id in &self.incidents {
+            let Some(value) = incidents.get(id)? else { continue };
+            let incident = decode_incident(&value).map_err(ConflictableTransactionError::Abort)?;
+            if incident.patient != self.patient.0 {
+                continue;
+            }
+            match forgotten_incident(&incident) {
+                Some(anonymous) => {
+                    let record = encode(&IncidentRecord::V1(anonymous)).map_err(ConflictableTransactionError::Abort)?;
+                    incidents.insert(id.as_slice(), record)?;
+                }
+                None => {
+                    meta.insert(anonymise_key(id), &[])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The meta key marking an open incident of a forgotten patient.
+fn anonymise_key(id: &[u8]) -> Vec<u8> {
+    [ANONYMISE_PREFIX, id].concat()
+}
+
+/// An incident ready to store: its key, its record, and, when it is resolved, its anonymised
+/// record (stored instead if its patient asked to be forgotten).
+struct EncodedIncident {
+    key: Vec<u8>,
+    record: Vec<u8>,
+    anonymous: Option<Vec<u8>>,
+}
+
+fn encode_incidents(incidents: &[Incident]) -> Result<Vec<EncodedIncident>, StoreError> {
+    incidents
+        .iter()
+        .map(|i| {
+            Ok(EncodedIncident {
+                key: i.id.as_bytes().to_vec(),
+                record: encode(&IncidentRecord::V1(i.clone()))?,
+                anonymous: forgotten_incident(i).map(|a| encode(&IncidentRecord::V1(a))).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Stores incidents inside a transaction, anonymising a resolved one that is marked.
+fn put_incidents(encoded: &[EncodedIncident], incidents: &TransactionalTree, meta: &TransactionalTree) -> TxResult<()> {
+    for incident in encoded {
+        let mark = anonymise_key(&incident.key);
+        match &incident.anonymous {
+            Some(anonymous) if meta.get(&mark)?.is_some() => {
+                incidents.insert(incident.key.as_slice(), anonymous.as_slice())?;
+                meta.remove(mark)?;
+            }
+            _ => {
+                incidents.insert(incident.key.as_slice(), incident.record.as_slice())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn decode_outgoing(value: &[u8]) -> Result<Outgoing, StoreError> {
@@ -104,11 +269,12 @@ fn decode_incident(value: &[u8]) -> Result<Incident, StoreError> {
     Ok(incident)
 }
 
-/// Key and value bytes, ready to insert.
-type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+fn decode_conversation(value: &[u8]) -> Result<ConversationRecord, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt(format!("conversation: {e}")))
+}
 
-fn encode_incidents(incidents: &[Incident]) -> Result<Entries, StoreError> {
-    incidents.iter().map(|i| Ok((i.id.as_bytes().to_vec(), encode(&IncidentRecord::V1(i.clone()))?))).collect()
+fn decode_audit(value: &[u8]) -> Result<AuditEvent, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt(format!("audit event: {e}")))
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -120,17 +286,17 @@ impl Store for SledStore {
         let Some(bytes) = self.conversations.get(patient.key())? else {
             return Ok(None);
         };
-        let record: ConversationRecord =
-            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("conversation: {e}")))?;
-        Ok(Some(record.into()))
+        Ok(Some(decode_conversation(&bytes)?.into()))
     }
 
     fn save(&self, patient: PatientId, conversation: &Conversation, audit: &[AuditEvent]) -> Result<(), StoreError> {
         // Everything is encoded before the transaction: no work but inserts inside it.
-        let record = encode(&ConversationRecord::from(conversation))?;
+        let previous = self.conversations.get(patient.key())?.map(|bytes| decode_conversation(&bytes)).transpose()?;
+        let active = saved_activity(previous.as_ref(), audit);
+        let record = encode(&ConversationRecord::from(conversation).active_at(active))?;
         let mut events = Vec::with_capacity(audit.len());
         for event in audit {
-            let key = audit_key(event.at, patient, self.db.generate_id()?);
+            let key = audit_key(event.at, patient, self.next_id()?);
             events.push((key, encode(event)?));
         }
         (&self.conversations, &self.audit)
@@ -139,7 +305,7 @@ impl Store for SledStore {
                 for (key, value) in &events {
                     audit_tree.insert(key, value.as_slice())?;
                 }
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Ok(())
             })
             .map_err(storage_error)
     }
@@ -149,9 +315,46 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
-        self.conversations.remove(patient.key())?;
-        Ok(())
+    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError> {
+        let plan = self.forget_plan(patient)?;
+        (&self.conversations, &self.check_ins, &self.incidents, &self.meta)
+            .transaction(|(conversations, check_ins, incidents, meta)| {
+                plan.apply(conversations, check_ins, incidents, meta)
+            })
+            .map_err(storage_error)
+    }
+
+    fn purge_conversations_older_than(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut old = Vec::new();
+        for item in self.conversations.iter() {
+            let (key, value) = item?;
+            if decode_conversation(&value)?.last_activity().is_none_or(|at| at < before) {
+                let patient =
+                    PatientId::from_key(&key).ok_or_else(|| StoreError::Corrupt("conversation key".into()))?;
+                old.push((patient, value));
+            }
+        }
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let check_in_keys = self.check_in_keys_of(&old.iter().map(|(patient, _)| *patient).collect())?;
+        (&self.conversations, &self.check_ins)
+            .transaction(|(conversations, check_ins)| {
+                let mut purged = 0;
+                for (patient, value) in &old {
+                    // Written since it was read: active again, so it stays.
+                    if conversations.get(patient.key())?.as_ref() != Some(value) {
+                        continue;
+                    }
+                    conversations.remove(&patient.key())?;
+                    for (_, key) in check_in_keys.iter().filter(|(p, _)| p == patient) {
+                        check_ins.remove(key.as_slice())?;
+                    }
+                    purged += 1;
+                }
+                Ok(purged)
+            })
+            .map_err(storage_error)
     }
 
     fn audit(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError> {
@@ -160,9 +363,7 @@ impl Store for SledStore {
         for item in self.audit.range(start..) {
             let (key, value) = item?;
             let patient = PatientId::from_key(&key[8..16]).ok_or_else(|| StoreError::Corrupt("audit key".into()))?;
-            let event: AuditEvent =
-                serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt(format!("audit event: {e}")))?;
-            entries.push(AuditEntry { patient, event });
+            entries.push(AuditEntry { patient, event: decode_audit(&value)? });
         }
         Ok(entries)
     }
@@ -180,7 +381,7 @@ impl Store for SledStore {
                     inbox.insert(key, *raw)?;
                 }
                 meta.insert(OFFSET_KEY, &next_offset.to_be_bytes())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Ok(())
             })
             .map_err(storage_error)
     }
@@ -207,16 +408,16 @@ impl Store for SledStore {
 
     fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError> {
         let conversation = match processed.conversation {
-            Some(c) if !processed.forget => Some(encode(&ConversationRecord::from(c))?),
+            Some(c) if !processed.forget => Some(encode(&ConversationRecord::from(c).active_at(Some(processed.at)))?),
             _ => None,
         };
         let mut events = Vec::with_capacity(processed.audit.len());
         for event in processed.audit {
-            events.push((audit_key(event.at, processed.patient, self.db.generate_id()?), encode(event)?));
+            events.push((audit_key(event.at, processed.patient, self.next_id()?), encode(event)?));
         }
         let mut outgoing = Vec::with_capacity(processed.outgoing.len());
         for item in processed.outgoing {
-            let key = OutboxKey { lane: item.lane() as u8, sequence: self.db.generate_id()? };
+            let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_id()? };
             outgoing.push((key.bytes(), encode(item)?));
         }
         let incidents = encode_incidents(processed.incidents)?;
@@ -236,25 +437,42 @@ impl Store for SledStore {
         for check_in in processed.schedule.unwrap_or_default() {
             add_check_ins.push(check_in_key(processed.patient, check_in).to_vec());
         }
+        // A confirmed `/forget` goes last, so nothing of this update brings the patient back;
+        // it also covers incidents of the patient this update writes.
+        let forget = if processed.forget {
+            let mut plan = self.forget_plan(processed.patient)?;
+            for incident in processed.incidents.iter().filter(|i| i.patient == processed.patient.0) {
+                if !plan.incidents.iter().any(|id| id == incident.id.as_bytes()) {
+                    plan.incidents.push(incident.id.as_bytes().to_vec());
+                }
+            }
+            plan.check_ins.extend(add_check_ins.iter().cloned());
+            Some(plan)
+        } else {
+            None
+        };
         let update_key = signed_key(processed.update_id);
         let done_at = processed.at.as_second().to_be_bytes();
         let patient_key = processed.patient.key();
-        [&self.conversations, &self.audit, &self.outbox, &self.processed, &self.inbox, &self.incidents, &self.check_ins]
-            .transaction(|trees| {
-                let (conversations, audit, outbox, done, inbox, incident_tree) =
-                    (&trees[0], &trees[1], &trees[2], &trees[3], &trees[4], &trees[5]);
+        (
+            &self.conversations,
+            &self.audit,
+            &self.outbox,
+            &self.processed,
+            &self.inbox,
+            &self.incidents,
+            &self.check_ins,
+            &self.meta,
+        )
+            .transaction(|(conversations, audit, outbox, done, inbox, incident_tree, check_ins, meta)| {
                 for key in &remove_check_ins {
-                    trees[6].remove(key.as_slice())?;
+                    check_ins.remove(key.as_slice())?;
                 }
                 for key in &add_check_ins {
-                    trees[6].insert(key.as_slice(), &[])?;
+                    check_ins.insert(key.as_slice(), &[])?;
                 }
-                for (key, value) in &incidents {
-                    incident_tree.insert(key.as_slice(), value.as_slice())?;
-                }
-                if processed.forget {
-                    conversations.remove(&patient_key)?;
-                } else if let Some(record) = &conversation {
+                put_incidents(&incidents, incident_tree, meta)?;
+                if let Some(record) = &conversation {
                     conversations.insert(&patient_key, record.as_slice())?;
                 }
                 for (key, value) in &events {
@@ -263,9 +481,12 @@ impl Store for SledStore {
                 for (key, value) in &outgoing {
                     outbox.insert(key, value.as_slice())?;
                 }
+                if let Some(plan) = &forget {
+                    plan.apply(conversations, check_ins, incident_tree, meta)?;
+                }
                 done.insert(&update_key, &done_at)?;
                 inbox.remove(&update_key)?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Ok(())
             })
             .map_err(storage_error)
     }
@@ -284,7 +505,7 @@ impl Store for SledStore {
         let Some(value) = self.outbox.get(key.bytes())? else { return Ok(()) };
         let next = match decode_outgoing(&value)?.next() {
             Some(next) => {
-                let next_key = OutboxKey { lane: next.lane() as u8, sequence: self.db.generate_id()? };
+                let next_key = OutboxKey { lane: next.lane() as u8, sequence: self.next_id()? };
                 Some((next_key.bytes(), encode(next)?))
             }
             None => None,
@@ -295,7 +516,7 @@ impl Store for SledStore {
                 if let Some((next_key, next)) = &next {
                     outbox.insert(next_key, next.as_slice())?;
                 }
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Ok(())
             })
             .map_err(storage_error)
     }
@@ -320,18 +541,16 @@ impl Store for SledStore {
         let incidents = encode_incidents(incidents)?;
         let mut items = Vec::with_capacity(outgoing.len());
         for item in outgoing {
-            let key = OutboxKey { lane: item.lane() as u8, sequence: self.db.generate_id()? };
+            let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_id()? };
             items.push((key.bytes(), encode(item)?));
         }
-        (&self.incidents, &self.outbox)
-            .transaction(|(incident_tree, outbox)| {
-                for (key, value) in &incidents {
-                    incident_tree.insert(key.as_slice(), value.as_slice())?;
-                }
+        (&self.incidents, &self.outbox, &self.meta)
+            .transaction(|(incident_tree, outbox, meta)| {
+                put_incidents(&incidents, incident_tree, meta)?;
                 for (key, value) in &items {
                     outbox.insert(key, value.as_slice())?;
                 }
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Ok(())
             })
             .map_err(storage_error)
     }
@@ -358,5 +577,142 @@ impl Store for SledStore {
             }
         }
         Ok(removed)
+    }
+
+    fn export(&self) -> Result<Vec<BackupItem>, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} key"));
+        let mut items = Vec::new();
+        items.extend(self.next_offset()?.map(|record| BackupItem::NextOffset { record }));
+        for item in self.conversations.iter() {
+            let (key, value) = item?;
+            let patient = PatientId::from_key(&key).ok_or_else(|| corrupt("conversation"))?;
+            items.push(BackupItem::Conversation { key: patient.0, record: decode_conversation(&value)? });
+        }
+        for item in self.audit.iter() {
+            let (key, value) = item?;
+            let patient = key.get(8..16).and_then(PatientId::from_key).ok_or_else(|| corrupt("audit"))?;
+            let sequence = key.get(16..24).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("audit"))?;
+            let key = AuditKey { patient: patient.0, sequence: u64::from_be_bytes(sequence) };
+            items.push(BackupItem::Audit { key, record: decode_audit(&value)? });
+        }
+        for (key, record) in self.inbox()? {
+            items.push(BackupItem::Inbox { key, record });
+        }
+        for item in self.processed.iter() {
+            let (key, value) = item?;
+            let id = from_signed_key(&key).ok_or_else(|| corrupt("processed"))?;
+            let second = value.as_ref().try_into().map(i64::from_be_bytes).map_err(|_| corrupt("processed"))?;
+            let at = Timestamp::from_second(second).map_err(|_| corrupt("processed"))?;
+            items.push(BackupItem::Processed { key: id, record: at });
+        }
+        for item in self.outbox.iter() {
+            let (key, value) = item?;
+            let key = OutboxKey::from_bytes(&key).ok_or_else(|| corrupt("outbox"))?;
+            items.push(BackupItem::Outbox { key, record: decode_outgoing(&value)? });
+        }
+        for item in self.incidents.iter() {
+            let (key, value) = item?;
+            let id = String::from_utf8(key.to_vec()).map_err(|_| corrupt("incident"))?;
+            items.push(BackupItem::Incident { key: id, record: IncidentRecord::V1(decode_incident(&value)?) });
+        }
+        for item in self.check_ins.iter() {
+            let (key, _) = item?;
+            let c = check_in_from_key(&key).ok_or_else(|| corrupt("check-in"))?;
+            let key = CheckInKey { due_at: c.check_in.due_at, patient: c.patient.0, number: c.check_in.number };
+            items.push(BackupItem::CheckIn { key });
+        }
+        for item in self.meta.scan_prefix(ANONYMISE_PREFIX) {
+            let (key, _) = item?;
+            let id = String::from_utf8(key[ANONYMISE_PREFIX.len()..].to_vec()).map_err(|_| corrupt("mark"))?;
+            items.push(BackupItem::AnonymiseOnResolve { key: id });
+        }
+        Ok(items)
+    }
+
+    fn import(&self, items: &[BackupItem]) -> Result<(), StoreError> {
+        if !self.is_empty()? {
+            return Err(StoreError::NotEmpty);
+        }
+        // Encoded first, inserted in one transaction: a failed restore leaves the store empty.
+        let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 8] = Default::default();
+        let [meta, conversations, audit, inbox, processed, outbox, incidents, check_ins] = &mut writes;
+        for item in items {
+            match item {
+                BackupItem::NextOffset { record } => meta.push((OFFSET_KEY.to_vec(), record.to_be_bytes().to_vec())),
+                BackupItem::Conversation { key, record } => {
+                    conversations.push((PatientId(*key).key().to_vec(), encode(record)?));
+                }
+                BackupItem::Audit { key, record } => {
+                    let key = audit_key(record.at, PatientId(key.patient), key.sequence);
+                    audit.push((key.to_vec(), encode(record)?));
+                }
+                BackupItem::Inbox { key, record } => inbox.push((signed_key(*key).to_vec(), record.clone())),
+                BackupItem::Processed { key, record } => {
+                    processed.push((signed_key(*key).to_vec(), record.as_second().to_be_bytes().to_vec()));
+                }
+                BackupItem::Outbox { key, record } => outbox.push((key.bytes().to_vec(), encode(record)?)),
+                BackupItem::Incident { key, record } => incidents.push((key.as_bytes().to_vec(), encode(record)?)),
+                BackupItem::CheckIn { key } => {
+                    let check_in = DueCheckIn { number: key.number, due_at: key.due_at };
+                    check_ins.push((check_in_key(PatientId(key.patient), &check_in).to_vec(), Vec::new()));
+                }
+                BackupItem::AnonymiseOnResolve { key } => meta.push((anonymise_key(key.as_bytes()), Vec::new())),
+            }
+        }
+        let floor = match items.iter().filter_map(BackupItem::sequence).max() {
+            Some(largest) => {
+                let floor = largest.checked_add(1).ok_or_else(|| StoreError::Corrupt("sequence number".into()))?;
+                let floor = floor.max(self.sequence_floor.load(Ordering::SeqCst));
+                meta.push((SEQUENCE_FLOOR_KEY.to_vec(), floor.to_be_bytes().to_vec()));
+                Some(floor)
+            }
+            None => None,
+        };
+        let trees = (
+            &self.meta,
+            &self.conversations,
+            &self.audit,
+            &self.inbox,
+            &self.processed,
+            &self.outbox,
+            &self.incidents,
+            &self.check_ins,
+        );
+        trees
+            .transaction(|(meta, conversations, audit, inbox, processed, outbox, incidents, check_ins)| {
+                for (tree, entries) in [meta, conversations, audit, inbox, processed, outbox, incidents, check_ins]
+                    .into_iter()
+                    .zip(&writes)
+                {
+                    for (key, value) in entries {
+                        tree.insert(key.as_slice(), value.as_slice())?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(storage_error)?;
+        if let Some(floor) = floor {
+            self.sequence_floor.store(floor, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        for item in self.meta.iter() {
+            let (key, _) = item?;
+            if key != SCHEMA_KEY && key != SEQUENCE_FLOOR_KEY {
+                return Ok(false);
+            }
+        }
+        let trees = [
+            &self.conversations,
+            &self.audit,
+            &self.inbox,
+            &self.processed,
+            &self.outbox,
+            &self.incidents,
+            &self.check_ins,
+        ];
+        Ok(trees.iter().all(|tree| tree.is_empty()))
     }
 }

@@ -27,7 +27,9 @@ fn tick(shared: &Shared) -> Result<(), crate::store::StoreError> {
     let paging = shared.paging();
     let mut changed = Vec::new();
     let mut outgoing = Vec::new();
-    for mut incident in shared.store.open_incidents()? {
+    let open = shared.store.open_incidents()?;
+    crate::metrics::incidents_open(open.len());
+    for mut incident in open {
         let pages = escalate_if_due(&mut incident, now, &paging);
         if pages.is_empty() {
             continue;

@@ -32,6 +32,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             result = request.send() => result,
             _ = shutdown.changed() => break,
         };
+        if updates.is_ok() {
+            shared.health.telegram_ok();
+        }
         match updates {
             Ok(updates) if updates.is_empty() => delay = Duration::from_millis(200),
             Ok(updates) => {
@@ -41,7 +44,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                     .filter_map(|u| serde_json::to_vec(u).ok().map(|bytes| (i64::from(u.id.0), bytes)))
                     .collect();
                 // Durable before the next getUpdates confirms them to Telegram.
-                let stored = shared.store.receive(&raw, next).and_then(|()| shared.store.flush());
+                let stored = {
+                    let _offset = shared.health.offset_lock();
+                    shared.store.receive(&raw, next)
+                }
+                .and_then(|()| shared.store.flush());
                 match stored {
                     Ok(()) => {
                         tracing::debug!(count = raw.len(), "updates received");

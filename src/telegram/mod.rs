@@ -10,11 +10,16 @@
 //!   answers) never waits behind the routine lane; 429 `retry_after`, 5xx and network errors
 //!   are retried, and an item leaves the outbox only once Telegram accepted it.
 //!
+//! With `[http] listen` set, a sixth task serves `GET /healthz` and `GET /metrics` (see `http.rs`
+//! and [`crate::metrics`]).
+//!
 //! teloxide is used as the HTTP client for the Bot API only: its dispatcher and its long
 //! polling confirm updates before they are handled, which would lose an update in flight.
 
 mod check_in_timer;
 mod escalator;
+mod health;
+mod http;
 mod intake;
 mod processor;
 mod render;
@@ -55,6 +60,8 @@ pub(crate) struct Shared {
     pub inbox_ready: Notify,
     /// New items are in the outbox.
     pub outbox_ready: Notify,
+    /// When Telegram last answered, and the store probe for `/healthz`.
+    pub health: health::Health,
 }
 
 impl Shared {
@@ -104,6 +111,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     let settings = Settings::from(&config);
+    if config.http.listen.is_some() {
+        // Before any task records anything.
+        crate::metrics::install();
+    }
     let shared = Arc::new(Shared {
         bot,
         store,
@@ -112,7 +123,11 @@ pub async fn serve(
         config,
         inbox_ready: Notify::new(),
         outbox_ready: Notify::new(),
+        health: health::Health::new(),
     });
+    // Up while the bot announces itself, so /healthz can say that Telegram cannot be reached.
+    let http =
+        shared.config.http.listen.map(|listen| tokio::spawn(http::run(shared.clone(), listen, shutdown.clone())));
     announce(&shared, webhook_secret.as_deref(), &mut shutdown).await;
     let intake = match (&shared.config.telegram.source, webhook_secret) {
         (UpdateSource::Webhook(hook), Some(secret)) => {
@@ -130,7 +145,7 @@ pub async fn serve(
     let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
     let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
 
-    for task in [intake, processor, escalator, check_ins, urgent, routine] {
+    for task in [intake, processor, escalator, check_ins, urgent, routine].into_iter().chain(http) {
         task.await.map_err(|e| ServeError::Task(e.to_string()))?;
     }
     shared.store.flush()?;
@@ -145,6 +160,7 @@ async fn announce(shared: &Shared, webhook_secret: Option<&str>, shutdown: &mut 
     loop {
         let ready = async {
             shared.bot.get_me().await?;
+            shared.health.telegram_ok();
             match &shared.config.telegram.source {
                 UpdateSource::Polling => {
                     shared.bot.delete_webhook().await?;

@@ -5,13 +5,14 @@
 
 use super::update::{read, Incoming};
 use super::{render, Shared};
-use crate::escalation::Paging;
+use crate::escalation::{Incident, Paging};
+use crate::metrics;
 use crate::staff;
 use crate::store::{Lane, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, StoreError};
-use crate::triage::dialogue::{Action, AuditEvent, Engine, Input};
+use crate::triage::dialogue::{Action, AuditEvent, Command, Engine, Input};
 use jiff::Timestamp;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use teloxide::types::Update;
 use tokio::sync::watch;
 
@@ -65,12 +66,40 @@ fn process_inbox(shared: &Shared) -> Result<usize, StoreError> {
         return Ok(0);
     }
     let engine = Engine::new(&shared.catalogue, &shared.settings);
+    let mut started = Vec::with_capacity(inbox.len());
     for (update_id, raw) in &inbox {
+        started.push(Instant::now());
         process_one(shared, &engine, *update_id, raw)?;
     }
     // Group commit: one flush for the whole batch, before any of it is sent.
     shared.store.flush()?;
+    // Each update is done when the batch's flush is.
+    let durable = Instant::now();
+    let latencies: Vec<f64> = started.iter().map(|t| (durable - *t).as_secs_f64()).collect();
+    metrics::updates_processed(&latencies);
     Ok(inbox.len())
+}
+
+/// How the incidents an update changes stood before it, for the incident metrics.
+fn incidents_before(shared: &Shared, incidents: &[Incident]) -> Result<Vec<Option<Incident>>, StoreError> {
+    incidents.iter().map(|i| shared.store.incident(&i.id)).collect()
+}
+
+/// Counts what a committed update did: the intents of its patient messages and its incidents'
+/// changes of state (and times to acknowledge).
+fn count_committed(audit: &[AuditEvent], before: &[Option<Incident>], incidents: &[Incident], now: Timestamp) {
+    for event in audit.iter().filter(|e| e.kind == "message") {
+        if let Some((intent, disposition)) = metrics::message_intent(&event.detail) {
+            metrics::intent(intent, disposition);
+        }
+    }
+    for (i, after) in incidents.iter().enumerate() {
+        // An incident changed twice by one update counts once, as it was committed.
+        if incidents[i + 1..].iter().any(|later| later.id == after.id) {
+            continue;
+        }
+        metrics::incident_changed(before[i].as_ref(), after, now);
+    }
 }
 
 fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8]) -> Result<(), StoreError> {
@@ -111,6 +140,18 @@ fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8])
         }
         Incoming::Patient { chat, input, callback } => {
             if shared.is_staff_chat(chat) {
+                if let Some((patient, when)) = staff::treated_command(&input) {
+                    // Staff record a session for a patient: the patient's own dialogue records it
+                    // (and schedules the check-ins); staff get a confirmation.
+                    let confirm = staff::message(
+                        Lane::Routine,
+                        chat,
+                        format!("Recorded a treatment for patient chat {patient} ({when})."),
+                        Vec::new(),
+                    );
+                    let input = Input::Command { command: Command::Treated, argument: when };
+                    return patient_step(shared, engine, &paging, update_id, now, patient, input, None, vec![confirm]);
+                }
                 let actor = shared.staff_name(chat).unwrap_or_else(|| "staff".to_string());
                 let effects = staff::handle(shared.store.as_ref(), &paging, chat, &actor, &input, now)?;
                 return commit_staff(shared, update_id, now, chat, callback, effects);
@@ -118,7 +159,7 @@ fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8])
             if staff::is_staff_command(&input) {
                 return commit_staff(shared, update_id, now, chat, callback, staff::refuse(chat, now));
             }
-            patient_step(shared, engine, &paging, update_id, now, chat, input, callback)
+            patient_step(shared, engine, &paging, update_id, now, chat, input, callback, Vec::new())
         }
     }
 }
@@ -145,6 +186,7 @@ fn commit_staff(
 ) -> Result<(), StoreError> {
     let mut outgoing = callback_effects(chat, callback);
     outgoing.extend(effects.outgoing);
+    let before = incidents_before(shared, &effects.incidents)?;
     shared.store.commit(&ProcessedUpdate {
         update_id,
         at: now,
@@ -156,7 +198,9 @@ fn commit_staff(
         incidents: &effects.incidents,
         schedule: None,
         check_in_done: None,
-    })
+    })?;
+    count_committed(&effects.audit, &before, &effects.incidents, now);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -169,12 +213,14 @@ fn patient_step(
     chat: i64,
     input: Input,
     callback: Option<(String, Option<i32>)>,
+    extra: Vec<Outgoing>,
 ) -> Result<(), StoreError> {
     let patient = PatientId(chat);
     let conversation = shared.store.conversation(patient)?.unwrap_or_default();
     let step = engine.step(&conversation, &input, now);
     tracing::debug!(chat, actions = step.actions.len(), "step");
     let mut outgoing = callback_effects(chat, callback);
+    outgoing.extend(extra);
     let mut audit: Vec<AuditEvent> = Vec::new();
     let mut incidents = Vec::new();
     let mut forget = false;
@@ -206,6 +252,7 @@ fn patient_step(
             Action::FollowUp(_) | Action::CheckIns { .. } => {}
         }
     }
+    let before = incidents_before(shared, &incidents)?;
     shared.store.commit(&ProcessedUpdate {
         update_id,
         at: now,
@@ -217,7 +264,9 @@ fn patient_step(
         incidents: &incidents,
         schedule: schedule.as_deref(),
         check_in_done: None,
-    })
+    })?;
+    count_committed(&audit, &before, &incidents, now);
+    Ok(())
 }
 
 /// The messages of a step's replies to a patient, split and with their buttons.

@@ -26,8 +26,11 @@ enum Outcome {
     RetryAfter(Duration),
     /// A passing failure (5xx, network): try again after a growing pause.
     Failed,
-    /// It can never succeed.
-    Drop(String),
+    /// It can never succeed; `answered` when Telegram itself refused it (the connection works).
+    Drop {
+        reason: String,
+        answered: bool,
+    },
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Receiver<bool>) {
@@ -39,7 +42,10 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
             return;
         }
         let items = match shared.store.outbox(lane) {
-            Ok(items) => items,
+            Ok(items) => {
+                shared.health.outbox_ages.observe(lane, &items);
+                items
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
                 Vec::new()
@@ -64,13 +70,17 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
             }
             match send(&shared.bot, &item).await {
                 Outcome::Sent => {
+                    shared.health.telegram_ok();
                     backoff = Duration::from_millis(200);
                     if let Some(chat) = chat {
                         last_sent.insert(chat, Instant::now());
                     }
                     mark_delivered(&shared, key);
                 }
-                Outcome::Drop(reason) => {
+                Outcome::Drop { reason, answered } => {
+                    if answered {
+                        shared.health.telegram_ok();
+                    }
                     tracing::warn!(?lane, reason, "message dropped: Telegram will never accept it");
                     mark_delivered(&shared, key);
                 }
@@ -140,6 +150,9 @@ async fn send(bot: &Bot, item: &Outgoing) -> Outcome {
         }
         // A button press already answered or a message already without buttons is fine.
         Err(RequestError::Api(ApiError::MessageNotModified | ApiError::InvalidQueryId)) => Outcome::Sent,
-        Err(e) => Outcome::Drop(e.to_string()),
+        Err(e @ (RequestError::Api(_) | RequestError::MigrateToChatId(_))) => {
+            Outcome::Drop { reason: e.to_string(), answered: true }
+        }
+        Err(e) => Outcome::Drop { reason: e.to_string(), answered: false },
     }
 }

@@ -54,11 +54,13 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
     else {
         return StatusCode::BAD_REQUEST;
     };
-    let stored = hook
-        .shared
-        .store
-        .receive(&[(update_id, body.to_vec())], update_id + 1)
-        .and_then(|()| hook.shared.store.flush());
+    // Telegram reached us: the connection works.
+    hook.shared.health.telegram_ok();
+    let stored = {
+        let _offset = hook.shared.health.offset_lock();
+        hook.shared.store.receive(&[(update_id, body.to_vec())], update_id + 1)
+    }
+    .and_then(|()| hook.shared.store.flush());
     match stored {
         Ok(()) => {
             hook.shared.inbox_ready.notify_one();

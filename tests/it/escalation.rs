@@ -166,3 +166,16 @@ fn the_audit_export_lists_the_incident_events() {
     }
     assert!(!text.contains("end my life"), "no patient text in the audit log");
 }
+
+#[test]
+fn staff_can_record_a_treatment_for_a_patient() {
+    let api = BotApi::start();
+    let _app = spawn(&api, "60s");
+    api.push_text(PRIMARY, "/treated 3010 just now, iv infusion");
+    expect(&api, PRIMARY, "Recorded a treatment for patient chat 3010");
+    expect(&api, 3010, "noted your treatment");
+    // A patient cannot record one for someone else: it is their own /treated.
+    api.push_text(3011, "/treated 3010 just now");
+    expect(&api, 3011, "How was it given");
+    assert_eq!(api.sent().iter().filter(|s| s.chat_id == 3010).count(), 1, "{:#?}", api.sent());
+}

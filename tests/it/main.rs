@@ -1,13 +1,16 @@
 //! The integration-test binary: one binary for every suite, with shared helpers here.
 
 mod audit;
+mod backup;
 mod catalogue;
 mod chat;
 mod cli;
 mod conversations;
 mod escalation;
 mod eval;
+mod fuzz_properties;
 mod matcher;
+mod ops;
 mod properties;
 mod serve;
 mod store;

@@ -1,6 +1,11 @@
 //! The store contract: one suite, run against the in-memory and the sled implementation.
 
-use aftercare::store::{Lane, MemoryStore, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, SledStore, Store};
+use aftercare::escalation::{Event, Incident, State};
+use aftercare::store::{
+    BackupItem, Lane, MemoryStore, Outgoing, OutgoingKind, PatientId, ProcessedUpdate, SledStore, Store, StoreError,
+    FORGOTTEN_SUMMARY,
+};
+use aftercare::triage::dialogue::check_ins::DueCheckIn;
 use aftercare::triage::dialogue::{
     AuditEvent, Button, Conversation, Episode, Pending, Question, Queued, Route, ScreenAnswer, Treatment, Trend, YesNo,
 };
@@ -12,7 +17,7 @@ fn at(text: &str) -> Timestamp {
 }
 
 /// A conversation with every field set, so a round trip proves the whole record.
-fn full_conversation() -> Conversation {
+pub(crate) fn full_conversation() -> Conversation {
     Conversation {
         first_seen: Some(at("2026-06-10T10:00:00Z")),
         treatment: Some(Treatment { at: at("2026-06-10T09:00:00Z"), route: Some(Route::NasalSpray) }),
@@ -198,10 +203,307 @@ fn intake_contract(store: &dyn Store) {
     assert!(!store.was_processed(11).unwrap() && store.was_processed(12).unwrap());
 }
 
+/// A commit of one update with only the given parts; the rest is empty.
+fn update<'a>(update_id: i64, time: &str, patient: PatientId) -> ProcessedUpdate<'a> {
+    ProcessedUpdate {
+        update_id,
+        at: at(time),
+        patient,
+        conversation: None,
+        forget: false,
+        audit: &[],
+        outgoing: &[],
+        incidents: &[],
+        schedule: None,
+        check_in_done: None,
+    }
+}
+
+fn check_in(number: u32, time: &str) -> DueCheckIn {
+    DueCheckIn { number, due_at: at(time) }
+}
+
+/// Whose check-ins are scheduled (at any time), in due order.
+fn scheduled(store: &dyn Store) -> Vec<(i64, u32)> {
+    let all = store.due_check_ins(at("2100-01-01T00:00:00Z")).unwrap();
+    all.iter().map(|c| (c.patient.0, c.check_in.number)).collect()
+}
+
+/// An incident of `patient` with words in its summary and in its events' details.
+fn incident_with_words(id: &str, patient: i64, state: State) -> Incident {
+    let mut incident = sample_incident(id, patient);
+    incident.summary = "[URGENT] patient wrote: my chest hurts since the session".into();
+    incident.state = state;
+    incident.acknowledged_by = Some("Dr Rivera".into());
+    incident.events = vec![
+        Event { at: at("2026-06-10T12:00:00Z"), actor: "bot".into(), kind: "triggered".into(), detail: "x".into() },
+        Event {
+            at: at("2026-06-10T12:20:00Z"),
+            actor: "Dr Rivera".into(),
+            kind: "resolved".into(),
+            detail: "called her, she is fine".into(),
+        },
+    ];
+    incident
+}
+
+/// The `/forget` part of the contract: the conversation and check-ins go, resolved incidents
+/// are anonymised at once and open ones when they are resolved; nobody else is touched.
+fn forget_contract(store: &dyn Store) {
+    let (ann, bob) = (PatientId(41), PatientId(42));
+    let conversation = full_conversation();
+    let resolved = incident_with_words("U-AAAA", ann.0, State::Resolved);
+    let open = incident_with_words("E-BBBB", ann.0, State::Acknowledged);
+    let bobs = incident_with_words("U-CCCC", bob.0, State::Resolved);
+    let ann_plan = [check_in(1, "2026-06-10T16:00:00Z"), check_in(2, "2026-06-11T12:00:00Z")];
+    let bob_plan = [check_in(1, "2026-06-10T17:00:00Z")];
+    let audit = [event("2026-06-10T12:00:00Z", "message")];
+    let incidents = [resolved.clone(), open.clone()];
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&conversation),
+            audit: &audit,
+            incidents: &incidents,
+            schedule: Some(&ann_plan),
+            ..update(1, "2026-06-10T12:00:00Z", ann)
+        })
+        .unwrap();
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&conversation),
+            audit: &audit,
+            incidents: std::slice::from_ref(&bobs),
+            schedule: Some(&bob_plan),
+            ..update(2, "2026-06-10T12:00:00Z", bob)
+        })
+        .unwrap();
+    assert_eq!(scheduled(store), [(41, 1), (42, 1), (41, 2)]);
+
+    store.forget_patient(ann).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.conversation(ann).unwrap(), None);
+    assert_eq!(scheduled(store), [(42, 1)], "the patient's check-ins go, nobody else's");
+    let anonymous = store.incident("U-AAAA").unwrap().unwrap();
+    assert_eq!(anonymous.patient, 0);
+    assert_eq!(anonymous.summary, FORGOTTEN_SUMMARY);
+    assert!(!anonymous.summary.contains("chest"));
+    assert!(anonymous.events.iter().all(|e| e.detail.is_empty()), "event details may quote the patient");
+    let kinds_and_times = |i: &Incident| i.events.iter().map(|e| (e.kind.clone(), e.at)).collect::<Vec<_>>();
+    assert_eq!(kinds_and_times(&anonymous), kinds_and_times(&resolved));
+    assert_eq!(
+        (&anonymous.id, anonymous.disposition, &anonymous.intent, anonymous.state, anonymous.created),
+        (&resolved.id, resolved.disposition, &resolved.intent, resolved.state, resolved.created)
+    );
+    // An open incident keeps the patient's chat while staff may still need to reach them...
+    assert_eq!(store.incident("E-BBBB").unwrap(), Some(open.clone()));
+    assert_eq!(store.open_incidents().unwrap(), vec![open.clone()]);
+    // ...and is anonymised when it is saved resolved, however it is saved.
+    let mut paged_again = open.clone();
+    paged_again.level = 1;
+    store.save_incidents(std::slice::from_ref(&paged_again), &[]).unwrap();
+    assert_eq!(store.incident("E-BBBB").unwrap(), Some(paged_again.clone()), "still open: still the patient's");
+    let mut closed = paged_again;
+    closed.state = State::Resolved;
+    store.save_incidents(std::slice::from_ref(&closed), &[]).unwrap();
+    let closed = store.incident("E-BBBB").unwrap().unwrap();
+    assert_eq!((closed.patient, closed.summary.as_str(), closed.state), (0, FORGOTTEN_SUMMARY, State::Resolved));
+    // Bob is untouched; audit events stay.
+    assert_eq!(store.incident("U-CCCC").unwrap(), Some(bobs));
+    assert_eq!(store.conversation(bob).unwrap(), Some(conversation.clone()));
+    assert_eq!(store.audit(None).unwrap().len(), 2);
+
+    // A new incident of a patient who came back is theirs: the mark was for the old one.
+    let later = incident_with_words("U-DDDD", ann.0, State::Resolved);
+    store.save_incidents(std::slice::from_ref(&later), &[]).unwrap();
+    assert_eq!(store.incident("U-DDDD").unwrap(), Some(later));
+
+    // `forget` in a commit does the same, including for the incidents it writes, and what
+    // was scheduled with it.
+    let bobs_open = incident_with_words("E-EEEE", bob.0, State::Triggered);
+    let bobs_resolved = incident_with_words("U-FFFF", bob.0, State::Resolved);
+    let forget_audit = [event("2026-06-10T13:00:00Z", "forget")];
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&conversation),
+            forget: true,
+            audit: &forget_audit,
+            incidents: &[bobs_open.clone(), bobs_resolved],
+            schedule: Some(&[]),
+            ..update(3, "2026-06-10T13:00:00Z", bob)
+        })
+        .unwrap();
+    assert_eq!(store.conversation(bob).unwrap(), None);
+    assert!(scheduled(store).is_empty());
+    for id in ["U-CCCC", "U-FFFF"] {
+        let incident = store.incident(id).unwrap().unwrap();
+        assert_eq!((incident.patient, incident.summary.as_str()), (0, FORGOTTEN_SUMMARY), "{id}");
+    }
+    assert_eq!(store.incident("E-EEEE").unwrap(), Some(bobs_open.clone()));
+    assert!(store.was_processed(3).unwrap());
+    assert_eq!(store.audit(None).unwrap().len(), 3, "the forget event is recorded");
+    let mut resolved_by_staff = bobs_open;
+    resolved_by_staff.state = State::Resolved;
+    store
+        .commit(&ProcessedUpdate {
+            incidents: std::slice::from_ref(&resolved_by_staff),
+            ..update(4, "2026-06-10T14:00:00Z", PatientId(900))
+        })
+        .unwrap();
+    assert_eq!(store.incident("E-EEEE").unwrap().unwrap().patient, 0);
+
+    // The older `forget` is the same operation.
+    let carol = PatientId(43);
+    let carols = incident_with_words("U-GGGG", carol.0, State::Resolved);
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&conversation),
+            incidents: std::slice::from_ref(&carols),
+            schedule: Some(&bob_plan),
+            ..update(5, "2026-06-10T12:00:00Z", carol)
+        })
+        .unwrap();
+    store.forget(carol).unwrap();
+    assert_eq!(store.conversation(carol).unwrap(), None);
+    assert!(scheduled(store).is_empty());
+    assert_eq!(store.incident("U-GGGG").unwrap().unwrap().patient, 0);
+}
+
+/// Retention: a conversation goes when its last activity is before the cutoff, with its
+/// check-ins; activity is the time of the last commit (or, for `save`, of its audit events).
+fn retention_contract(store: &dyn Store) {
+    let (old, recent, saved, returning, bare, steady) =
+        (PatientId(1), PatientId(2), PatientId(3), PatientId(4), PatientId(5), PatientId(6));
+    let mut first_seen_long_ago = full_conversation();
+    first_seen_long_ago.first_seen = Some(at("2025-01-01T00:00:00Z"));
+    let plan = [check_in(1, "2026-01-01T14:00:00Z")];
+    let conversation = full_conversation(); // its own times are all on 2026-06-10
+    let commit = |id, time, patient, plan: Option<&[DueCheckIn]>| {
+        store
+            .commit(&ProcessedUpdate { conversation: Some(&conversation), schedule: plan, ..update(id, time, patient) })
+            .unwrap()
+    };
+    commit(1, "2026-07-01T10:00:00Z", old, Some(&plan));
+    commit(2, "2026-09-01T10:00:00Z", recent, Some(&[check_in(1, "2026-09-01T14:00:00Z")]));
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&first_seen_long_ago),
+            ..update(3, "2026-09-01T10:00:00Z", returning)
+        })
+        .unwrap();
+    store.save(saved, &Conversation::default(), &[event("2026-08-01T10:00:00Z", "message")]).unwrap();
+    // A later save without audit events does not make the conversation look older.
+    store.save(saved, &Conversation::default(), &[]).unwrap();
+    store.save(bare, &Conversation::default(), &[]).unwrap();
+    store.save(steady, &Conversation::default(), &[event("2026-08-15T00:00:00Z", "message")]).unwrap();
+
+    assert_eq!(store.purge_conversations_older_than(at("2026-06-01T00:00:00Z")).unwrap(), 1, "only the bare one");
+    assert_eq!(store.conversation(bare).unwrap(), None, "a conversation with no time at all holds nothing to keep");
+
+    assert_eq!(store.purge_conversations_older_than(at("2026-08-15T00:00:00Z")).unwrap(), 2);
+    assert_eq!(store.conversation(old).unwrap(), None);
+    assert_eq!(store.conversation(saved).unwrap(), None);
+    assert!(store.conversation(steady).unwrap().is_some(), "activity exactly at the cutoff is kept");
+    assert!(store.conversation(recent).unwrap().is_some());
+    assert!(store.conversation(returning).unwrap().is_some(), "last activity counts, not first contact");
+    assert_eq!(scheduled(store), [(2, 1)], "the purged patient's check-ins go too");
+    assert_eq!(store.purge_conversations_older_than(at("2026-08-15T00:00:00Z")).unwrap(), 0);
+
+    // Activity moves the cutoff: a new commit keeps a conversation that would have gone.
+    commit(4, "2026-10-01T10:00:00Z", steady, None);
+    assert_eq!(store.purge_conversations_older_than(at("2026-09-15T00:00:00Z")).unwrap(), 2);
+    assert!(store.conversation(steady).unwrap().is_some());
+    assert_eq!(store.conversation(recent).unwrap(), None);
+    assert!(store.audit(None).unwrap().len() >= 2, "audit events are not purged");
+}
+
+/// Every kind of record a store holds, written through the public API: received updates,
+/// conversations (committed and saved), audit events, outgoing messages in both lanes, open and
+/// resolved incidents, scheduled check-ins, and a forgotten patient's open incident.
+pub(crate) fn populate(store: &dyn Store) {
+    let (ann, bob) = (PatientId(-100), PatientId(7));
+    store.receive(&[(11, b"{\"update_id\":11}".to_vec()), (12, b"{}".to_vec()), (13, vec![0xff, 0x00])], 14).unwrap();
+    let conversation = full_conversation();
+    let page = message(Lane::Urgent, 99, "page").then(message(Lane::Urgent, ann.0, "alerted"));
+    let outgoing = [message(Lane::Routine, ann.0, "first"), page];
+    let audit = [event("2026-06-10T12:00:00Z", "message"), event("2026-06-10T12:00:00Z", "escalated")];
+    let incidents =
+        [incident_with_words("E-2345", ann.0, State::Triggered), incident_with_words("U-6789", ann.0, State::Resolved)];
+    let plan = [check_in(1, "2026-06-10T16:00:00Z"), check_in(2, "2026-06-11T12:00:00Z")];
+    store
+        .commit(&ProcessedUpdate {
+            conversation: Some(&conversation),
+            audit: &audit,
+            outgoing: &outgoing,
+            incidents: &incidents,
+            schedule: Some(&plan),
+            ..update(11, "2026-06-10T12:00:00Z", ann)
+        })
+        .unwrap();
+    store.save(bob, &Conversation::default(), &[event("2026-06-10T09:00:00Z", "command")]).unwrap();
+    let bobs = incident_with_words("U-2222", bob.0, State::Acknowledged);
+    store.save_incidents(std::slice::from_ref(&bobs), &[message(Lane::Urgent, 5, "seen")]).unwrap();
+    store.forget_patient(bob).unwrap(); // leaves a mark on Bob's open incident
+    store.flush().unwrap();
+}
+
+/// Export and import: a second store loaded from the first exports the same records, reads
+/// the same, refuses a second load, and numbers what it adds after what it loaded.
+fn backup_contract(first: &dyn Store, second: &dyn Store) {
+    assert!(first.is_empty().unwrap() && second.is_empty().unwrap());
+    assert_eq!(first.export().unwrap(), vec![]);
+    populate(first);
+    assert!(!first.is_empty().unwrap());
+    let items = first.export().unwrap();
+    let kinds: std::collections::BTreeSet<String> =
+        items.iter().map(|i| serde_json::to_value(i).unwrap()["kind"].as_str().unwrap().to_string()).collect();
+    let every_kind = [
+        "anonymise_on_resolve",
+        "audit",
+        "check_in",
+        "conversation",
+        "inbox",
+        "incident",
+        "next_offset",
+        "outbox",
+        "processed",
+    ];
+    assert_eq!(kinds, every_kind.map(String::from).into());
+
+    second.import(&items).unwrap();
+    second.flush().unwrap();
+    assert_eq!(second.export().unwrap(), items);
+    assert!(matches!(second.import(&items), Err(StoreError::NotEmpty)));
+    assert_eq!(second.export().unwrap(), items, "a refused import changes nothing");
+
+    for store in [first, second] {
+        assert_eq!(store.next_offset().unwrap(), Some(14));
+        assert_eq!(store.inbox().unwrap(), [(12, b"{}".to_vec()), (13, vec![0xff, 0x00])]);
+        assert!(store.was_processed(11).unwrap());
+        assert_eq!(scheduled(store), [(-100, 1), (-100, 2)]);
+        assert_eq!(store.incident("E-2345").unwrap(), first.incident("E-2345").unwrap());
+        assert_eq!(store.audit(None).unwrap(), first.audit(None).unwrap());
+        assert_eq!(texts(&store.outbox(Lane::Urgent).unwrap()), ["page", "seen"]);
+    }
+    // The mark came along: Bob's incident is anonymised when resolved in the restored store.
+    let mut resolved = second.incident("U-2222").unwrap().unwrap();
+    resolved.state = State::Resolved;
+    second.save_incidents(std::slice::from_ref(&resolved), &[]).unwrap();
+    assert_eq!(second.incident("U-2222").unwrap().unwrap().patient, 0);
+    // What is added after a restore goes after what was restored, in each lane.
+    second.save_incidents(&[], &[message(Lane::Urgent, 5, "new")]).unwrap();
+    assert_eq!(texts(&second.outbox(Lane::Urgent).unwrap()), ["page", "seen", "new"]);
+    let urgent = second.outbox(Lane::Urgent).unwrap();
+    second.delivered(urgent[0].0).unwrap();
+    assert_eq!(texts(&second.outbox(Lane::Urgent).unwrap()), ["seen", "new", "alerted"]);
+}
+
 #[test]
 fn memory_store_meets_the_contract() {
     contract(&MemoryStore::new());
     intake_contract(&MemoryStore::new());
+    forget_contract(&MemoryStore::new());
+    retention_contract(&MemoryStore::new());
+    backup_contract(&MemoryStore::new(), &MemoryStore::new());
 }
 
 #[test]
@@ -210,6 +512,55 @@ fn sled_store_meets_the_contract() {
     contract(&SledStore::open(dir.path()).unwrap());
     let dir = tempfile::tempdir().unwrap();
     intake_contract(&SledStore::open(dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    forget_contract(&SledStore::open(dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    retention_contract(&SledStore::open(dir.path()).unwrap());
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    backup_contract(&SledStore::open(one.path()).unwrap(), &SledStore::open(two.path()).unwrap());
+}
+
+#[test]
+fn backups_move_between_store_kinds() {
+    let memory = MemoryStore::new();
+    populate(&memory);
+    let dir = tempfile::tempdir().unwrap();
+    let sled = SledStore::open(dir.path()).unwrap();
+    sled.import(&memory.export().unwrap()).unwrap();
+    assert_eq!(sled.export().unwrap(), memory.export().unwrap());
+}
+
+#[test]
+fn a_fresh_sled_store_is_empty_until_something_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.is_empty().unwrap(), "the schema version alone is not a record");
+        store.receive(&[], 5).unwrap();
+        assert!(!store.is_empty().unwrap(), "the update offset is a record");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    assert!(matches!(store.import(&[BackupItem::NextOffset { record: 3 }]), Ok(())));
+    assert!(!store.is_empty().unwrap());
+}
+
+#[test]
+fn a_restored_sled_store_numbers_new_items_after_the_restored_ones_across_reopening() {
+    let source = MemoryStore::new();
+    // A high sequence number, as a long-running store has.
+    let far = aftercare::store::OutboxKey { lane: Lane::Routine as u8, sequence: 5_000_000 };
+    let items = [BackupItem::Outbox { key: far, record: message(Lane::Routine, 1, "restored") }];
+    source.import(&items).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        store.import(&source.export().unwrap()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    store.save_incidents(&[], &[message(Lane::Routine, 1, "new")]).unwrap();
+    assert_eq!(texts(&store.outbox(Lane::Routine).unwrap()), ["restored", "new"]);
 }
 
 #[test]
@@ -233,4 +584,13 @@ fn the_data_directory_is_private() {
     let _store = SledStore::open(&data).unwrap();
     let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
+}
+
+#[test]
+fn a_data_directory_in_use_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let _running = SledStore::open(dir.path()).unwrap();
+    let error = SledStore::open(dir.path()).err().expect("a second open fails");
+    assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
+    assert!(error.to_string().contains("in use by another aftercare process"), "{error}");
 }

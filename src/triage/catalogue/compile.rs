@@ -535,6 +535,9 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
     Some(Draft { intent, path: file.path.clone(), id_line, references })
 }
 
+/// A key's name and its value in the file, if set.
+type KeyValue<'a> = (&'a str, &'a Option<Text>);
+
 /// Either a disposition to raise to, or another intent to hand over to.
 enum Choice {
     Raise(Disposition),
@@ -548,7 +551,7 @@ fn raise_or_intent(
     references: &mut Vec<Reference>,
     anchor: &Text,
     field: &str,
-    ((raise_key, raise), (intent_key, intent)): ((&str, &Option<Text>), (&str, &Option<Text>)),
+    ((raise_key, raise), (intent_key, intent)): (KeyValue<'_>, KeyValue<'_>),
 ) -> Option<Choice> {
     match (raise, intent) {
         (Some(to), None) => parse_disposition(report, to, &format!("{field}.{raise_key}")).map(Choice::Raise),

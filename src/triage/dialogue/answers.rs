@@ -10,7 +10,7 @@ use crate::triage::elapsed::{count_word, unit_seconds};
 use crate::triage::normalise::FoldedText;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp, ToSpan};
+use jiff::{Timestamp, ToSpan};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -208,6 +208,9 @@ pub fn treatment_report(text: &str, now: Timestamp, tz: &TimeZone) -> Option<(Ti
     Some((at, route(text)))
 }
 
+/// The furthest back a treatment time may be read: a year.
+const MAX_AGO_MINUTES: f64 = 366.0 * 24.0 * 60.0;
+
 /// When something happened, from "2 hours ago", "this morning", "yesterday at 3pm", "at 14:00",
 /// "last night", "just now"; interpreted in the clinic's time zone and never in the future.
 pub fn when(text: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
@@ -216,7 +219,11 @@ pub fn when(text: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
     if let Some(caps) = AGO.captures(t) {
         let n = count_word(&caps[1])?;
         let minutes = n * unit_seconds(&caps[2]) as f64 / 60.0;
-        return now.checked_sub(Span::new().minutes(minutes.round() as i64)).ok();
+        // "9999999999 hours ago" is not a treatment time (and would overflow the calendar).
+        if !(0.0..=MAX_AGO_MINUTES).contains(&minutes) {
+            return None;
+        }
+        return now.checked_sub(jiff::SignedDuration::from_mins(minutes.round() as i64)).ok();
     }
     let today = now.to_zoned_datetime(tz.clone()).date();
     let days_back: i64 = if DAYS_AGO_WORD.is_match(t) {
