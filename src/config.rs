@@ -18,6 +18,8 @@ const DEFAULT_PATH: &str = "config/aftercare.toml";
 pub struct Config {
     pub clinic: Clinic,
     pub data_dir: PathBuf,
+    /// Conversations idle this long are deleted (`None`: kept until `/forget`).
+    pub retention: Option<Duration>,
     /// How long a pending question waits for its answer.
     pub question_expiry: Duration,
     pub telegram: TelegramSettings,
@@ -206,6 +208,7 @@ struct RawWebhook {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     data_dir: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -389,6 +392,13 @@ impl Config {
         }
         let crisis_line = checker.text(raw.clinic.crisis_line.as_ref(), "clinic.crisis_line", "988");
         let data_dir = PathBuf::from(checker.text(raw.storage.data_dir.as_ref(), "storage.data_dir", "data"));
+        let retention = raw.storage.retention_days.as_ref().and_then(|days| {
+            if *days.get_ref() <= 0 {
+                checker.report(days, "storage.retention_days", "must be a whole number of days, 1 or more");
+                return None;
+            }
+            Some(Duration::from_secs(*days.get_ref() as u64 * 24 * 3600))
+        });
         let question_expiry = checker.duration(
             raw.dialogue.question_expiry.as_ref(),
             "dialogue.question_expiry",
@@ -431,6 +441,7 @@ impl Config {
         Ok(Config {
             clinic: Clinic { name, time_zone, emergency_number, crisis_line },
             data_dir,
+            retention,
             question_expiry,
             telegram,
             roster,

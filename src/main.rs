@@ -72,6 +72,26 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Write every stored record to FILE as JSON Lines (stop `aftercare serve` first: the data directory is locked).
+    Backup {
+        file: PathBuf,
+        /// The data directory (default: `storage.data_dir` of the config).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The configuration file (for the data directory).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Load a backup made by `aftercare backup` into a new, empty data directory.
+    Restore {
+        file: PathBuf,
+        /// The data directory to fill (default: `storage.data_dir` of the config); must be empty.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The configuration file (for the data directory).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Classify messages, one per line on stdin; one JSON object per line on stdout.
     Classify {
         /// Each input line is a JSON object with a `text` field (other fields ignored).
@@ -175,6 +195,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // `aftercare audit | head` closes the pipe early: that is not a failure.
                 Err(audit::AuditError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
                 Err(e) => Err(e.into()),
+            }
+        }
+        Command::Backup { file, data, config } => {
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let data = data.unwrap_or_else(|| config.data_dir.clone());
+            if !data.exists() {
+                // Opening would create an empty store and back up nothing.
+                eprintln!("error: no data directory at {}", data.display());
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
+            let store =
+                SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
+            let count = aftercare::cli::backup::backup_to_file(&store, &file)
+                .with_context(|| format!("backing up {} to {}", data.display(), file.display()))?;
+            eprintln!("backed up {count} records to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, data, config } => {
+            use aftercare::cli::backup::{restore_from_file, BackupError};
+            let Some(config) = load_config(config.as_deref())? else {
+                return Ok(ExitCode::from(EXIT_INVALID));
+            };
+            let data = data.unwrap_or_else(|| config.data_dir.clone());
+            let store =
+                SledStore::open(&data).with_context(|| format!("opening the data directory {}", data.display()))?;
+            match restore_from_file(&store, &file) {
+                Ok(count) => {
+                    eprintln!("restored {count} records into {}", data.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(BackupError::NotEmpty) => {
+                    eprintln!("error: {}: {}", data.display(), BackupError::NotEmpty);
+                    Ok(ExitCode::from(EXIT_INVALID))
+                }
+                Err(
+                    e @ (BackupError::Line { .. }
+                    | BackupError::NoHeader
+                    | BackupError::NewerFormat { .. }
+                    | BackupError::NewerSchema { .. }
+                    | BackupError::Incomplete { .. }),
+                ) => {
+                    eprintln!("error: {}: {e}", file.display());
+                    Ok(ExitCode::from(EXIT_INVALID))
+                }
+                Err(e) => Err(e).with_context(|| format!("restoring {} into {}", file.display(), data.display())),
             }
         }
         Command::Classify { jsonl, intents } => {

@@ -26,7 +26,14 @@ const REMEMBER_PROCESSED: Duration = Duration::from_secs(8 * 24 * 3600);
 
 pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut next_prune = tokio::time::Instant::now();
+    let mut next_purge = tokio::time::Instant::now();
     loop {
+        if let Some(retention) = shared.config.retention {
+            if tokio::time::Instant::now() >= next_purge {
+                next_purge = tokio::time::Instant::now() + Duration::from_secs(24 * 3600);
+                purge_old_conversations(&shared, retention, &mut next_purge);
+            }
+        }
         if tokio::time::Instant::now() >= next_prune {
             next_prune += Duration::from_secs(3600);
             let cutoff =
@@ -55,6 +62,20 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             _ = shared.inbox_ready.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// The retention rule: conversations idle longer than `retention` are deleted, once a day.
+fn purge_old_conversations(shared: &Shared, retention: Duration, next_purge: &mut tokio::time::Instant) {
+    let cutoff = jiff::SignedDuration::try_from(retention).ok().and_then(|d| Timestamp::now().checked_sub(d).ok());
+    let Some(cutoff) = cutoff else { return };
+    match shared.store.purge_conversations_older_than(cutoff).and_then(|n| shared.store.flush().map(|()| n)) {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "conversations past the retention period deleted"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot purge old conversations; will try again in an hour");
+            *next_purge = tokio::time::Instant::now() + Duration::from_secs(3600);
         }
     }
 }

@@ -81,3 +81,25 @@ fn the_console_opens_incidents_and_acknowledges_them_as_the_on_call_clinician() 
     assert!(second.contains(&format!("staff: {id} resolved")), "{second}");
     assert!(second.trim_end().ends_with("staff: No open incidents."), "{second}");
 }
+
+#[test]
+fn backup_and_restore_through_the_command_line_keep_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, copy, file) = (dir.path().join("data"), dir.path().join("copy"), dir.path().join("backup.jsonl"));
+    let first = chat(&data, "I feel really dizzy\n");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("Is any of these true?"));
+    let backup = aftercare().args(["backup"]).arg(&file).arg("--data").arg(&data).output().unwrap();
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    let restore = aftercare().args(["restore"]).arg(&file).arg("--data").arg(&copy).output().unwrap();
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    // The restored directory holds the same conversation: the answer continues it.
+    let second = chat(&copy, "no\n");
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("How strong"),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    // Restoring over a directory that is not empty is refused.
+    let again = aftercare().args(["restore"]).arg(&file).arg("--data").arg(&copy).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}

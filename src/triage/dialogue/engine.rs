@@ -949,6 +949,9 @@ impl Turn<'_> {
     }
 }
 
+/// The furthest back a treatment-time button may point: a year.
+const MAX_BUTTON_MINUTES: u32 = 366 * 24 * 60;
+
 /// Reads button data; `now` is the time of the press (time buttons count back from it).
 fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
     let (kind, value) = data.split_once(':').unwrap_or((data, ""));
@@ -971,7 +974,11 @@ fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
             "help" => CheckInAnswer::NeedHelp,
             _ => return None,
         }),
-        "when" => Answer::When(now.checked_sub(jiff::SignedDuration::from_mins(value.parse().ok()?)).ok()?),
+        // Minutes before now; button data can be forged, so only a sane, non-negative count.
+        "when" => {
+            let minutes: u32 = value.parse().ok().filter(|m| *m <= MAX_BUTTON_MINUTES)?;
+            Answer::When(now.checked_sub(jiff::SignedDuration::from_mins(i64::from(minutes))).ok()?)
+        }
         _ => return None,
     })
 }
