@@ -15,17 +15,15 @@ use std::sync::LazyLock;
 /// Patient words that reach deep states: every catalogue example and counter-example, and the
 /// answers the dialogue asks for.
 static WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let answers = [
-        "yes", "no", "not sure", "yeah", "nope", "maybe", "7", "3/10", "really bad", "mild", "better", "worse",
-        "the same", "2 hours ago", "this morning", "yesterday at 3pm", "just now", "at 14:30", "iv infusion",
-        "nasal spray", "i had my infusion today at 2pm", "im fine", "all good", "never mind", "im safe", "bp 180/110",
-        "pulse 130", "no monitor", "1", "2", "3", "4", "5", "", " ", "hi", "thanks", "/start", "/help", "/stop",
-        "/forget", "/treated 3 hours ago", "/treated", "🙂", "👍",
-    ];
+    // One per `|`: a patient can send an empty or blank message too.
+    let answers = "yes|no|not sure|yeah|nope|maybe|7|3/10|really bad|mild|better|worse|the same|2 hours ago|\
+         this morning|yesterday at 3pm|just now|at 14:30|iv infusion|nasal spray|\
+         i had my infusion today at 2pm|im fine|all good|never mind|im safe|bp 180/110|pulse 130|\
+         no monitor|1|2|3|4|5|| |hi|thanks|/start|/help|/stop|/forget|/treated 3 hours ago|/treated|🙂|👍"
+        .split('|');
     let catalogue = catalogue();
     answers
-        .iter()
-        .map(|s| s.to_string())
+        .map(str::to_string)
         .chain(catalogue.intents().iter().flat_map(|i| i.examples.iter().chain(&i.counter_examples).cloned()))
         .collect()
 });

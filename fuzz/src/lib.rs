@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 /// mode starts a new process for every job.
 pub fn catalogue() -> &'static Catalogue {
     static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
-        Catalogue::compile(&CatalogueSource::embedded()).unwrap_or_else(|problems| panic!("built-in catalogue:\n{problems}"))
+        Catalogue::compile(&CatalogueSource::embedded())
+            .unwrap_or_else(|problems| panic!("built-in catalogue:\n{problems}"))
     });
     &CATALOGUE
 }

@@ -163,44 +163,13 @@ fn intent_text() -> impl Strategy<Value = String> {
 
 /// Patient words that reach deep dialogue states.
 static WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let answers = [
-        "yes",
-        "no",
-        "not sure",
-        "nope",
-        "maybe",
-        "7",
-        "3/10",
-        "really bad",
-        "mild",
-        "better",
-        "worse",
-        "the same",
-        "2 hours ago",
-        "this morning",
-        "yesterday at 3pm",
-        "just now",
-        "iv infusion",
-        "nasal spray",
-        "i had my infusion today at 2pm",
-        "im fine",
-        "never mind",
-        "bp 180/110",
-        "pulse 130",
-        "1",
-        "2",
-        "3",
-        "",
-        "hi",
-        "/start",
-        "/stop",
-        "/forget",
-        "/treated 3 hours ago",
-        "👍",
-    ];
+    // One per `|`: a patient can send an empty or blank message too.
+    let answers = "yes|no|not sure|nope|maybe|7|3/10|really bad|mild|better|worse|the same|2 hours ago|\
+         this morning|yesterday at 3pm|just now|iv infusion|nasal spray|i had my infusion today at 2pm|\
+         im fine|never mind|bp 180/110|pulse 130|1|2|3||hi|/start|/stop|/forget|/treated 3 hours ago|👍"
+        .split('|');
     answers
-        .iter()
-        .map(|s| s.to_string())
+        .map(str::to_string)
         .chain(catalogue().intents().iter().flat_map(|i| i.examples.iter().chain(&i.counter_examples).cloned()))
         .collect()
 });

@@ -497,8 +497,32 @@ fn backup_contract(first: &dyn Store, second: &dyn Store) {
     assert_eq!(texts(&second.outbox(Lane::Urgent).unwrap()), ["seen", "new", "alerted"]);
 }
 
+/// The check-in schedule: a new treatment's plan replaces the old one; a done check-in leaves.
+fn schedule_contract(store: &dyn Store) {
+    let (ann, bob) = (PatientId(41), PatientId(42));
+    let first = [check_in(1, "2026-06-10T16:00:00Z"), check_in(2, "2026-06-11T12:00:00Z")];
+    store.commit(&ProcessedUpdate { schedule: Some(&first), ..update(1, "2026-06-10T12:00:00Z", ann) }).unwrap();
+    let bobs = [check_in(1, "2026-06-10T15:00:00Z")];
+    store.commit(&ProcessedUpdate { schedule: Some(&bobs), ..update(2, "2026-06-10T12:00:00Z", bob) }).unwrap();
+    assert_eq!(scheduled(store), [(42, 1), (41, 1), (41, 2)]);
+    let due = store.due_check_ins(at("2026-06-10T16:00:00Z")).unwrap();
+    assert_eq!(due.iter().map(|c| (c.patient.0, c.check_in.number)).collect::<Vec<_>>(), [(42, 1), (41, 1)]);
+
+    // A new treatment: Ann's old plan is replaced, Bob's is untouched.
+    let second = [check_in(1, "2026-06-12T10:00:00Z")];
+    store.commit(&ProcessedUpdate { schedule: Some(&second), ..update(3, "2026-06-12T06:00:00Z", ann) }).unwrap();
+    assert_eq!(scheduled(store), [(42, 1), (41, 1)]);
+    assert_eq!(store.due_check_ins(at("2026-06-12T10:00:00Z")).unwrap()[1].check_in.due_at, at("2026-06-12T10:00:00Z"));
+
+    // Bob's check-in went out: it leaves the schedule, and its id is marked so it never goes twice.
+    store.commit(&ProcessedUpdate { check_in_done: Some(1), ..update(-77, "2026-06-10T15:00:01Z", bob) }).unwrap();
+    assert_eq!(scheduled(store), [(41, 1)]);
+    assert!(store.was_processed(-77).unwrap());
+}
+
 #[test]
 fn memory_store_meets_the_contract() {
+    schedule_contract(&MemoryStore::new());
     contract(&MemoryStore::new());
     intake_contract(&MemoryStore::new());
     forget_contract(&MemoryStore::new());
@@ -508,6 +532,8 @@ fn memory_store_meets_the_contract() {
 
 #[test]
 fn sled_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    schedule_contract(&SledStore::open(dir.path()).unwrap());
     let dir = tempfile::tempdir().unwrap();
     contract(&SledStore::open(dir.path()).unwrap());
     let dir = tempfile::tempdir().unwrap();

@@ -1133,48 +1133,6 @@ mod tests {
     }
 
     #[test]
-    fn support_bot_api_drives_a_teloxide_dispatcher() {
-        use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
-        use teloxide::types::{Message, Update};
-
-        let api = BotApi::start();
-        let url = reqwest::Url::parse(&api.url()).expect("a URL");
-        let bot = Bot::new(TOKEN).set_api_url(url);
-        let handler = Update::filter_message().endpoint(|bot: Bot, message: Message| async move {
-            let echo = format!("echo: {}", message.text().unwrap_or_default());
-            bot.send_message(message.chat.id, echo).await?;
-            Ok::<(), RequestError>(())
-        });
-        let mut dispatcher = Dispatcher::builder(bot, handler).build();
-        let token = dispatcher.shutdown_token();
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let running = runtime.spawn(async move { dispatcher.dispatch().await });
-
-        // The first push arrives while the dispatcher's long poll is waiting.
-        assert!(api.wait_until(|api| api.calls("getUpdates") >= 1, Duration::from_secs(5)));
-        std::thread::sleep(Duration::from_millis(100));
-        api.push_text(5, "one");
-        let echoed = api.wait_for_sent(|sent| sent.text == "echo: one", Duration::from_secs(5));
-        assert_eq!(echoed.map(|sent| sent.chat_id), Some(5));
-        api.push_text(6, "two");
-        assert!(api.wait_for_sent(|sent| sent.text == "echo: two", Duration::from_secs(5)).is_some());
-        assert_eq!((api.calls("getMe"), api.calls("getWebhookInfo")), (1, 1));
-
-        let started = Instant::now();
-        runtime.block_on(async {
-            match token.shutdown() {
-                Ok(stopped) => stopped.await,
-                Err(idle) => panic!("the dispatcher is not running: {idle:?}"),
-            }
-            running.await.expect("the dispatcher task");
-        });
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
-        // Stopping confirms everything the dispatcher saw.
-        assert_eq!(api.confirmed_offset(), FIRST_UPDATE_ID + 2);
-        assert_eq!(api.pending(), 0);
-    }
-
-    #[test]
     fn support_bot_api_stops_on_drop_even_mid_poll() {
         let api = BotApi::start();
         let url = api.url();
