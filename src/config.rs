@@ -69,6 +69,8 @@ pub struct TelegramSettings {
     pub per_chat_interval: Duration,
     /// Where pages go while there is no roster; `None` when not configured.
     pub staff_chat_id: Option<i64>,
+    /// When the daily digest of the follow-up queue goes to staff (clinic time); `None`: never.
+    pub digest_at: Option<jiff::civil::Time>,
 }
 
 /// Who the clinic is and whom a patient calls.
@@ -184,6 +186,7 @@ struct RawTelegram {
     poll_timeout: Option<Spanned<String>>,
     per_chat_interval: Option<Spanned<String>>,
     staff_chat_id: Option<Spanned<i64>>,
+    digest_at: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -430,7 +433,18 @@ impl Config {
                 UpdateSource::Polling
             }
         };
-        let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id };
+        let digest_at = raw.telegram.digest_at.as_ref().and_then(|v| {
+            let text = v.get_ref().trim();
+            if text.is_empty() {
+                return None;
+            }
+            let parsed = jiff::civil::Time::strptime("%H:%M", text).ok();
+            if parsed.is_none() {
+                checker.report(v, "telegram.digest_at", "not a time like \"08:30\" (24-hour clock), or \"\" for none");
+            }
+            parsed
+        });
+        let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id, digest_at };
         let roster = checker.roster(raw.roster.as_ref(), &time_zone);
         let check_ins = checker.check_ins(&raw.check_ins);
         let http = checker.http(&raw.http, &telegram);

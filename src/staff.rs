@@ -205,7 +205,7 @@ pub fn handle(
 
 /// The follow-up queue, read from the audit log: cases sent to the clinic, and check-ins from
 /// the 24-hour one on that the patient has not answered (nothing from them since).
-fn follow_up_queue(audit: &[crate::store::AuditEntry]) -> Vec<String> {
+pub fn follow_up_queue(audit: &[crate::store::AuditEntry]) -> Vec<String> {
     let mut lines = Vec::new();
     for (i, entry) in audit.iter().enumerate() {
         let patient = entry.patient.0;

@@ -17,6 +17,7 @@
 //! polling confirm updates before they are handled, which would lose an update in flight.
 
 mod check_in_timer;
+mod digest;
 mod escalator;
 mod health;
 mod http;
@@ -142,10 +143,11 @@ pub async fn serve(
     let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
     let escalator = tokio::spawn(escalator::run(shared.clone(), shutdown.clone()));
     let check_ins = tokio::spawn(check_in_timer::run(shared.clone(), shutdown.clone()));
+    let digest = tokio::spawn(digest::run(shared.clone(), shutdown.clone()));
     let urgent = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Urgent, shutdown.clone()));
     let routine = tokio::spawn(sender::run(shared.clone(), crate::store::Lane::Routine, shutdown.clone()));
 
-    for task in [intake, processor, escalator, check_ins, urgent, routine].into_iter().chain(http) {
+    for task in [intake, processor, escalator, check_ins, digest, urgent, routine].into_iter().chain(http) {
         task.await.map_err(|e| ServeError::Task(e.to_string()))?;
     }
     shared.store.flush()?;

@@ -179,3 +179,20 @@ fn staff_can_record_a_treatment_for_a_patient() {
     expect(&api, 3011, "How was it given");
     assert_eq!(api.sent().iter().filter(|s| s.chat_id == 3010).count(), 1, "{:#?}", api.sent());
 }
+
+#[test]
+fn the_daily_follow_up_digest_goes_to_the_staff_group_once() {
+    let api = BotApi::start();
+    // Due from midnight: already due whenever the test runs.
+    let mut app =
+        App::spawn(&api, |_: &Path| roster("60s").replace("[telegram]\n", "[telegram]\ndigest_at = \"00:00\"\n"));
+    expect(&api, GROUP, "Daily follow-up digest");
+    std::thread::sleep(Duration::from_millis(500));
+    app.kill();
+    app.restart(&api);
+    api.push_text(PRIMARY, "/oncall");
+    expect(&api, PRIMARY, "On call now");
+    std::thread::sleep(Duration::from_secs(2));
+    let digests = api.sent().iter().filter(|s| s.chat_id == GROUP && s.text.contains("digest")).count();
+    assert_eq!(digests, 1, "once a day, even across a restart: {:#?}", api.sent());
+}
