@@ -80,6 +80,25 @@ pub struct ProcessedUpdate<'a> {
     pub check_in_done: Option<u32>,
 }
 
+impl ProcessedUpdate<'_> {
+    /// An update that changes nothing but is marked done; fill in what it does change with
+    /// struct update syntax (`ProcessedUpdate { outgoing: &out, ..ProcessedUpdate::empty(..) }`).
+    pub fn empty(update_id: i64, at: Timestamp, patient: PatientId) -> Self {
+        ProcessedUpdate {
+            update_id,
+            at,
+            patient,
+            conversation: None,
+            forget: false,
+            audit: &[],
+            outgoing: &[],
+            incidents: &[],
+            schedule: None,
+            check_in_done: None,
+        }
+    }
+}
+
 /// A check-in waiting in the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduledCheckIn {

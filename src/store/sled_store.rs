@@ -73,6 +73,21 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Every tree, `meta` first: the one list that backups, restores and emptiness checks share,
+    /// so a new tree cannot be left out of one of them.
+    fn all_trees(&self) -> [&sled::Tree; 8] {
+        [
+            &self.meta,
+            &self.conversations,
+            &self.audit,
+            &self.inbox,
+            &self.processed,
+            &self.outbox,
+            &self.incidents,
+            &self.check_ins,
+        ]
+    }
+
     /// A new sequence number for an audit or outbox key, after every one used so far.
     fn next_id(&self) -> Result<u64, StoreError> {
         let id = self.db.generate_id()?;
@@ -634,6 +649,7 @@ impl Store for SledStore {
             return Err(StoreError::NotEmpty);
         }
         // Encoded first, inserted in one transaction: a failed restore leaves the store empty.
+        // In the order of `all_trees`.
         let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 8] = Default::default();
         let [meta, conversations, audit, inbox, processed, outbox, incidents, check_ins] = &mut writes;
         for item in items {
@@ -668,22 +684,9 @@ impl Store for SledStore {
             }
             None => None,
         };
-        let trees = (
-            &self.meta,
-            &self.conversations,
-            &self.audit,
-            &self.inbox,
-            &self.processed,
-            &self.outbox,
-            &self.incidents,
-            &self.check_ins,
-        );
-        trees
-            .transaction(|(meta, conversations, audit, inbox, processed, outbox, incidents, check_ins)| {
-                for (tree, entries) in [meta, conversations, audit, inbox, processed, outbox, incidents, check_ins]
-                    .into_iter()
-                    .zip(&writes)
-                {
+        self.all_trees()[..]
+            .transaction(|trees| {
+                for (tree, entries) in trees.iter().zip(&writes) {
                     for (key, value) in entries {
                         tree.insert(key.as_slice(), value.as_slice())?;
                     }
@@ -704,15 +707,7 @@ impl Store for SledStore {
                 return Ok(false);
             }
         }
-        let trees = [
-            &self.conversations,
-            &self.audit,
-            &self.inbox,
-            &self.processed,
-            &self.outbox,
-            &self.incidents,
-            &self.check_ins,
-        ];
-        Ok(trees.iter().all(|tree| tree.is_empty()))
+        // All but `meta`, whose marks were looked at above.
+        Ok(self.all_trees()[1..].iter().all(|tree| tree.is_empty()))
     }
 }

@@ -50,16 +50,11 @@ fn tick(shared: &Shared) -> Result<bool, StoreError> {
         let patient = item.patient;
         let number = item.check_in.number;
         let done = |conversation, audit, outgoing| ProcessedUpdate {
-            update_id,
-            at: now,
-            patient,
             conversation,
-            forget: false,
             audit,
             outgoing,
-            incidents: &[],
-            schedule: None,
             check_in_done: Some(number),
+            ..ProcessedUpdate::empty(update_id, now, patient)
         };
         if shared.store.was_processed(update_id)? {
             shared.store.commit(&done(None, &[], &[]))?;

@@ -50,16 +50,8 @@ fn post_if_due(shared: &Shared, digest_at: jiff::civil::Time) -> Result<bool, St
     };
     let message = staff::message(Lane::Routine, chat, text, Vec::new());
     shared.store.commit(&ProcessedUpdate {
-        update_id: digest_id,
-        at: now,
-        patient: PatientId(chat),
-        conversation: None,
-        forget: false,
-        audit: &[],
         outgoing: std::slice::from_ref(&message),
-        incidents: &[],
-        schedule: None,
-        check_in_done: None,
+        ..ProcessedUpdate::empty(digest_id, now, PatientId(chat))
     })?;
     shared.store.flush()?;
     Ok(true)

@@ -125,18 +125,7 @@ fn count_committed(audit: &[AuditEvent], before: &[Option<Incident>], incidents:
 
 fn process_one(shared: &Shared, engine: &Engine<'_>, update_id: i64, raw: &[u8]) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let nothing = |patient| ProcessedUpdate {
-        update_id,
-        at: now,
-        patient,
-        conversation: None,
-        forget: false,
-        audit: &[],
-        outgoing: &[],
-        incidents: &[],
-        schedule: None,
-        check_in_done: None,
-    };
+    let nothing = |patient| ProcessedUpdate::empty(update_id, now, patient);
     if shared.store.was_processed(update_id)? {
         return shared.store.commit(&nothing(PatientId(0)));
     }
@@ -209,16 +198,10 @@ fn commit_staff(
     outgoing.extend(effects.outgoing);
     let before = incidents_before(shared, &effects.incidents)?;
     shared.store.commit(&ProcessedUpdate {
-        update_id,
-        at: now,
-        patient: PatientId(chat),
-        conversation: None,
-        forget: false,
         audit: &effects.audit,
         outgoing: &outgoing,
         incidents: &effects.incidents,
-        schedule: None,
-        check_in_done: None,
+        ..ProcessedUpdate::empty(update_id, now, PatientId(chat))
     })?;
     count_committed(&effects.audit, &before, &effects.incidents, now);
     Ok(())
@@ -275,16 +258,13 @@ fn patient_step(
     }
     let before = incidents_before(shared, &incidents)?;
     shared.store.commit(&ProcessedUpdate {
-        update_id,
-        at: now,
-        patient,
         conversation: Some(&step.conversation),
         forget,
         audit: &audit,
         outgoing: &outgoing,
         incidents: &incidents,
         schedule: schedule.as_deref(),
-        check_in_done: None,
+        ..ProcessedUpdate::empty(update_id, now, patient)
     })?;
     count_committed(&audit, &before, &incidents, now);
     Ok(())

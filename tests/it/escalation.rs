@@ -35,13 +35,7 @@ role = "nurse"
 [[roster.shift]]
 days = ["daily"]
 from = "00:00"
-to = "12:00"
-primary = "ana"
-backup = "ben"
-[[roster.shift]]
-days = ["daily"]
-from = "12:00"
-to = "00:00"
+to = "24:00"
 primary = "ana"
 backup = "ben""#
     )

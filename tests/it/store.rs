@@ -126,16 +126,10 @@ fn intake_contract(store: &dyn Store) {
     let audit = [event("2026-06-10T12:00:00Z", "message")];
     store
         .commit(&ProcessedUpdate {
-            update_id: 11,
-            at: at("2026-06-10T12:00:00Z"),
-            patient,
             conversation: Some(&conversation),
-            forget: false,
             audit: &audit,
             outgoing: &outgoing,
-            incidents: &[],
-            schedule: None,
-            check_in_done: None,
+            ..ProcessedUpdate::empty(11, at("2026-06-10T12:00:00Z"), patient)
         })
         .unwrap();
     store.flush().unwrap();
@@ -162,16 +156,9 @@ fn intake_contract(store: &dyn Store) {
     let mut incident = sample_incident("E-2345", patient.0);
     store
         .commit(&ProcessedUpdate {
-            update_id: 20,
-            at: at("2026-06-10T12:05:00Z"),
-            patient,
-            conversation: None,
-            forget: false,
-            audit: &[],
             outgoing: &[message(Lane::Urgent, 501, "page")],
             incidents: std::slice::from_ref(&incident),
-            schedule: None,
-            check_in_done: None,
+            ..ProcessedUpdate::empty(20, at("2026-06-10T12:05:00Z"), patient)
         })
         .unwrap();
     assert_eq!(store.incident("E-2345").unwrap(), Some(incident.clone()));
@@ -185,38 +172,11 @@ fn intake_contract(store: &dyn Store) {
 
     // Forgetting in a commit removes the conversation.
     store
-        .commit(&ProcessedUpdate {
-            update_id: 12,
-            at: at("2026-06-20T12:00:00Z"),
-            patient,
-            conversation: None,
-            forget: true,
-            audit: &[],
-            outgoing: &[],
-            incidents: &[],
-            schedule: None,
-            check_in_done: None,
-        })
+        .commit(&ProcessedUpdate { forget: true, ..ProcessedUpdate::empty(12, at("2026-06-20T12:00:00Z"), patient) })
         .unwrap();
     assert_eq!(store.conversation(patient).unwrap(), None);
     assert_eq!(store.prune_processed(at("2026-06-15T00:00:00Z")).unwrap(), 2);
     assert!(!store.was_processed(11).unwrap() && store.was_processed(12).unwrap());
-}
-
-/// A commit of one update with only the given parts; the rest is empty.
-fn update<'a>(update_id: i64, time: &str, patient: PatientId) -> ProcessedUpdate<'a> {
-    ProcessedUpdate {
-        update_id,
-        at: at(time),
-        patient,
-        conversation: None,
-        forget: false,
-        audit: &[],
-        outgoing: &[],
-        incidents: &[],
-        schedule: None,
-        check_in_done: None,
-    }
 }
 
 fn check_in(number: u32, time: &str) -> DueCheckIn {
@@ -265,7 +225,7 @@ fn forget_contract(store: &dyn Store) {
             audit: &audit,
             incidents: &incidents,
             schedule: Some(&ann_plan),
-            ..update(1, "2026-06-10T12:00:00Z", ann)
+            ..ProcessedUpdate::empty(1, at("2026-06-10T12:00:00Z"), ann)
         })
         .unwrap();
     store
@@ -274,7 +234,7 @@ fn forget_contract(store: &dyn Store) {
             audit: &audit,
             incidents: std::slice::from_ref(&bobs),
             schedule: Some(&bob_plan),
-            ..update(2, "2026-06-10T12:00:00Z", bob)
+            ..ProcessedUpdate::empty(2, at("2026-06-10T12:00:00Z"), bob)
         })
         .unwrap();
     assert_eq!(scheduled(store), [(41, 1), (42, 1), (41, 2)]);
@@ -329,7 +289,7 @@ fn forget_contract(store: &dyn Store) {
             audit: &forget_audit,
             incidents: &[bobs_open.clone(), bobs_resolved],
             schedule: Some(&[]),
-            ..update(3, "2026-06-10T13:00:00Z", bob)
+            ..ProcessedUpdate::empty(3, at("2026-06-10T13:00:00Z"), bob)
         })
         .unwrap();
     assert_eq!(store.conversation(bob).unwrap(), None);
@@ -346,7 +306,7 @@ fn forget_contract(store: &dyn Store) {
     store
         .commit(&ProcessedUpdate {
             incidents: std::slice::from_ref(&resolved_by_staff),
-            ..update(4, "2026-06-10T14:00:00Z", PatientId(900))
+            ..ProcessedUpdate::empty(4, at("2026-06-10T14:00:00Z"), PatientId(900))
         })
         .unwrap();
     assert_eq!(store.incident("E-EEEE").unwrap().unwrap().patient, 0);
@@ -359,7 +319,7 @@ fn forget_contract(store: &dyn Store) {
             conversation: Some(&conversation),
             incidents: std::slice::from_ref(&carols),
             schedule: Some(&bob_plan),
-            ..update(5, "2026-06-10T12:00:00Z", carol)
+            ..ProcessedUpdate::empty(5, at("2026-06-10T12:00:00Z"), carol)
         })
         .unwrap();
     store.forget(carol).unwrap();
@@ -379,7 +339,11 @@ fn retention_contract(store: &dyn Store) {
     let conversation = full_conversation(); // its own times are all on 2026-06-10
     let commit = |id, time, patient, plan: Option<&[DueCheckIn]>| {
         store
-            .commit(&ProcessedUpdate { conversation: Some(&conversation), schedule: plan, ..update(id, time, patient) })
+            .commit(&ProcessedUpdate {
+                conversation: Some(&conversation),
+                schedule: plan,
+                ..ProcessedUpdate::empty(id, at(time), patient)
+            })
             .unwrap()
     };
     commit(1, "2026-07-01T10:00:00Z", old, Some(&plan));
@@ -387,7 +351,7 @@ fn retention_contract(store: &dyn Store) {
     store
         .commit(&ProcessedUpdate {
             conversation: Some(&first_seen_long_ago),
-            ..update(3, "2026-09-01T10:00:00Z", returning)
+            ..ProcessedUpdate::empty(3, at("2026-09-01T10:00:00Z"), returning)
         })
         .unwrap();
     store.save(saved, &Conversation::default(), &[event("2026-08-01T10:00:00Z", "message")]).unwrap();
@@ -436,7 +400,7 @@ pub(crate) fn populate(store: &dyn Store) {
             outgoing: &outgoing,
             incidents: &incidents,
             schedule: Some(&plan),
-            ..update(11, "2026-06-10T12:00:00Z", ann)
+            ..ProcessedUpdate::empty(11, at("2026-06-10T12:00:00Z"), ann)
         })
         .unwrap();
     store.save(bob, &Conversation::default(), &[event("2026-06-10T09:00:00Z", "command")]).unwrap();
@@ -501,21 +465,41 @@ fn backup_contract(first: &dyn Store, second: &dyn Store) {
 fn schedule_contract(store: &dyn Store) {
     let (ann, bob) = (PatientId(41), PatientId(42));
     let first = [check_in(1, "2026-06-10T16:00:00Z"), check_in(2, "2026-06-11T12:00:00Z")];
-    store.commit(&ProcessedUpdate { schedule: Some(&first), ..update(1, "2026-06-10T12:00:00Z", ann) }).unwrap();
+    store
+        .commit(&ProcessedUpdate {
+            schedule: Some(&first),
+            ..ProcessedUpdate::empty(1, at("2026-06-10T12:00:00Z"), ann)
+        })
+        .unwrap();
     let bobs = [check_in(1, "2026-06-10T15:00:00Z")];
-    store.commit(&ProcessedUpdate { schedule: Some(&bobs), ..update(2, "2026-06-10T12:00:00Z", bob) }).unwrap();
+    store
+        .commit(&ProcessedUpdate {
+            schedule: Some(&bobs),
+            ..ProcessedUpdate::empty(2, at("2026-06-10T12:00:00Z"), bob)
+        })
+        .unwrap();
     assert_eq!(scheduled(store), [(42, 1), (41, 1), (41, 2)]);
     let due = store.due_check_ins(at("2026-06-10T16:00:00Z")).unwrap();
     assert_eq!(due.iter().map(|c| (c.patient.0, c.check_in.number)).collect::<Vec<_>>(), [(42, 1), (41, 1)]);
 
     // A new treatment: Ann's old plan is replaced, Bob's is untouched.
     let second = [check_in(1, "2026-06-12T10:00:00Z")];
-    store.commit(&ProcessedUpdate { schedule: Some(&second), ..update(3, "2026-06-12T06:00:00Z", ann) }).unwrap();
+    store
+        .commit(&ProcessedUpdate {
+            schedule: Some(&second),
+            ..ProcessedUpdate::empty(3, at("2026-06-12T06:00:00Z"), ann)
+        })
+        .unwrap();
     assert_eq!(scheduled(store), [(42, 1), (41, 1)]);
     assert_eq!(store.due_check_ins(at("2026-06-12T10:00:00Z")).unwrap()[1].check_in.due_at, at("2026-06-12T10:00:00Z"));
 
     // Bob's check-in went out: it leaves the schedule, and its id is marked so it never goes twice.
-    store.commit(&ProcessedUpdate { check_in_done: Some(1), ..update(-77, "2026-06-10T15:00:01Z", bob) }).unwrap();
+    store
+        .commit(&ProcessedUpdate {
+            check_in_done: Some(1),
+            ..ProcessedUpdate::empty(-77, at("2026-06-10T15:00:01Z"), bob)
+        })
+        .unwrap();
     assert_eq!(scheduled(store), [(41, 1)]);
     assert!(store.was_processed(-77).unwrap());
 }
