@@ -13,6 +13,9 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG: &str = include_str!("../config/aftercare.toml");
 const DEFAULT_PATH: &str = "config/aftercare.toml";
 
+/// Telegram accepts about 30 messages a second from a bot in all; each lane keeps a little under.
+const DEFAULT_SENDS_PER_SECOND: u32 = 28;
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -67,6 +70,8 @@ pub struct TelegramSettings {
     pub source: UpdateSource,
     pub poll_timeout: Duration,
     pub per_chat_interval: Duration,
+    /// The most messages each sending lane (urgent, routine) starts in a second.
+    pub sends_per_second: u32,
     /// Where pages go while there is no roster; `None` when not configured.
     pub staff_chat_id: Option<i64>,
     /// When the daily digest of the follow-up queue goes to staff (clinic time); `None`: never.
@@ -185,6 +190,7 @@ struct RawTelegram {
     webhook: RawWebhook,
     poll_timeout: Option<Spanned<String>>,
     per_chat_interval: Option<Spanned<String>>,
+    sends_per_second: Option<Spanned<i64>>,
     staff_chat_id: Option<Spanned<i64>>,
     digest_at: Option<Spanned<String>>,
 }
@@ -423,6 +429,16 @@ impl Config {
             Some(v) if v.get_ref().trim() == "0s" || v.get_ref().trim() == "0" => Duration::ZERO,
             other => checker.duration(other.as_ref(), "telegram.per_chat_interval", Duration::from_secs(1)),
         };
+        let sends_per_second = match &raw.telegram.sends_per_second {
+            None => DEFAULT_SENDS_PER_SECOND,
+            Some(v) => match u32::try_from(*v.get_ref()) {
+                Ok(rate) if rate > 0 => rate,
+                _ => {
+                    checker.report(v, "telegram.sends_per_second", "must be a whole number, 1 or more");
+                    DEFAULT_SENDS_PER_SECOND
+                }
+            },
+        };
         let staff_chat_id = raw.telegram.staff_chat_id.as_ref().map(|v| *v.get_ref()).filter(|id| *id != 0);
         let source = match raw.telegram.mode.as_ref().map(|m| m.get_ref().as_str()) {
             None | Some("polling") => UpdateSource::Polling,
@@ -444,7 +460,8 @@ impl Config {
             }
             parsed
         });
-        let telegram = TelegramSettings { source, poll_timeout, per_chat_interval, staff_chat_id, digest_at };
+        let telegram =
+            TelegramSettings { source, poll_timeout, per_chat_interval, sends_per_second, staff_chat_id, digest_at };
         let roster = checker.roster(raw.roster.as_ref(), &time_zone);
         let check_ins = checker.check_ins(&raw.check_ins);
         let http = checker.http(&raw.http, &telegram);
@@ -646,6 +663,19 @@ mod tests {
             rendered,
             ["2:clinic.name", "3:clinic.time_zone", "4:clinic.emergency_number", "6:dialogue.question_expiry"]
         );
+    }
+
+    #[test]
+    fn the_send_rate_has_a_default_and_refuses_zero() {
+        assert_eq!(Config::default().telegram.sends_per_second, DEFAULT_SENDS_PER_SECOND);
+        let fast = Config::parse("x.toml", "[telegram]\nsends_per_second = 500\n").unwrap();
+        assert_eq!(fast.telegram.sends_per_second, 500);
+        for bad in ["0", "-3", "5000000000"] {
+            let text = format!("[telegram]\nsends_per_second = {bad}\n");
+            let Problems(problems) = Config::parse("x.toml", &text).unwrap_err();
+            let rendered: Vec<String> = problems.iter().map(|p| format!("{}:{}", p.line, p.field)).collect();
+            assert_eq!(rendered, ["2:telegram.sends_per_second"], "{bad}");
+        }
     }
 
     #[test]

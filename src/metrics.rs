@@ -138,14 +138,30 @@ pub fn incidents_open(count: usize) {
 }
 
 /// Remembers when each outbox item was first seen, since stored items carry no time: an item's
-/// age is counted from the first time a sender (or a scrape) read it, at most about a second
-/// after it was queued (and from the start after a restart).
+/// age is counted from the first time a sender (which reads the first thousand or so of its
+/// lane) or a `/metrics` scrape (which reads the whole outbox) saw it, and from the start after a
+/// restart.
 #[derive(Default)]
 pub struct OutboxAges {
     seen: Mutex<HashMap<OutboxKey, Instant>>,
 }
 
 impl OutboxAges {
+    /// Notes the first sight of the items at the head of a lane (what a sender read), without
+    /// setting the gauges; items before the head were delivered and are forgotten.
+    pub fn seen_at_head(&self, lane: Lane, head: &[(OutboxKey, Outgoing)]) {
+        let now = Instant::now();
+        let lane_byte = lane as u8;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        match head.first() {
+            Some((first, _)) => seen.retain(|key, _| key.lane != lane_byte || key >= first),
+            None => seen.retain(|key, _| key.lane != lane_byte),
+        }
+        for (key, _) in head {
+            seen.entry(*key).or_insert(now);
+        }
+    }
+
     /// Sets the lane's depth and oldest age from what it holds now, in order.
     pub fn observe(&self, lane: Lane, items: &[(OutboxKey, Outgoing)]) {
         let now = Instant::now();

@@ -234,7 +234,14 @@ impl Store for MemoryStore {
 
     fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
         let inner = self.lock();
-        Ok(inner.check_ins.keys().filter_map(|k| check_in_from_key(k)).filter(|c| c.check_in.due_at <= until).collect())
+        let mut due: Vec<ScheduledCheckIn> = inner
+            .check_ins
+            .keys()
+            .filter_map(|k| check_in_from_key(k))
+            .filter(|c| c.check_in.due_at <= until)
+            .collect();
+        due.sort_by_key(|c| c.check_in.due_at);
+        Ok(due)
     }
 
     fn prune_processed(&self, before: Timestamp) -> Result<usize, StoreError> {

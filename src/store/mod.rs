@@ -22,7 +22,7 @@ pub use sled_store::SledStore;
 
 /// The schema version of the stored data this build writes and reads (kept in the sled data
 /// directory and in every backup's header).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What an anonymised incident says instead of its summary.
 pub const FORGOTTEN_SUMMARY: &str = "[removed at the patient's request]";
@@ -106,19 +106,21 @@ pub struct ScheduledCheckIn {
     pub check_in: DueCheckIn,
 }
 
-/// The key of a scheduled check-in: due time first, so the due ones are one range.
+/// The key of a scheduled check-in: patient first, so replacing or forgetting one patient's
+/// check-ins reads only theirs (a patient has a handful; the timer reads them all, and they are
+/// few and small).
 fn check_in_key(patient: PatientId, check_in: &DueCheckIn) -> [u8; 20] {
     let mut key = [0u8; 20];
-    key[..8].copy_from_slice(&signed_key(check_in.due_at.as_second()));
-    key[8..16].copy_from_slice(&patient.key());
-    key[16..].copy_from_slice(&check_in.number.to_be_bytes());
+    key[..8].copy_from_slice(&patient.key());
+    key[8..12].copy_from_slice(&check_in.number.to_be_bytes());
+    key[12..].copy_from_slice(&signed_key(check_in.due_at.as_second()));
     key
 }
 
 fn check_in_from_key(key: &[u8]) -> Option<ScheduledCheckIn> {
-    let due_at = Timestamp::from_second(from_signed_key(key.get(..8)?)?).ok()?;
-    let patient = PatientId::from_key(key.get(8..16)?)?;
-    let number = u32::from_be_bytes(key.get(16..20)?.try_into().ok()?);
+    let patient = PatientId::from_key(key.get(..8)?)?;
+    let number = u32::from_be_bytes(key.get(8..12)?.try_into().ok()?);
+    let due_at = Timestamp::from_second(from_signed_key(key.get(12..20)?)?).ok()?;
     Some(ScheduledCheckIn { patient, check_in: DueCheckIn { number, due_at } })
 }
 
@@ -234,6 +236,14 @@ pub trait Store: Send + Sync {
 
     /// What waits to be sent in a lane, in order.
     fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError>;
+
+    /// The first `limit` items of [`Store::outbox`]: what a sender needs, without reading a long
+    /// queue whole on every round.
+    fn outbox_head(&self, lane: Lane, limit: usize) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+        let mut items = self.outbox(lane)?;
+        items.truncate(limit);
+        Ok(items)
+    }
 
     /// An item was accepted by Telegram: it leaves the outbox and what follows it takes its place.
     fn delivered(&self, key: OutboxKey) -> Result<(), StoreError>;

@@ -100,10 +100,9 @@ impl SledStore {
     /// The keys of these patients' scheduled check-ins.
     fn check_in_keys_of(&self, patients: &BTreeSet<PatientId>) -> Result<Vec<(PatientId, Vec<u8>)>, StoreError> {
         let mut keys = Vec::new();
-        for item in self.check_ins.iter() {
-            let (key, _) = item?;
-            if let Some(c) = check_in_from_key(&key).filter(|c| patients.contains(&c.patient)) {
-                keys.push((c.patient, key.to_vec()));
+        for patient in patients {
+            for key in self.check_ins.scan_prefix(patient.key()).keys() {
+                keys.push((*patient, key?.to_vec()));
             }
         }
         Ok(keys)
@@ -128,6 +127,37 @@ impl SledStore {
         Ok(ForgetPlan { patient, check_ins, incidents: self.incident_ids_of(patient)? })
     }
 
+    /// Schema 1 keyed check-ins by due time first; schema 2 by patient first. Rewritten in one
+    /// transaction with the new schema mark, so a crash leaves either all old or all new.
+    fn upgrade_check_in_keys_from_1(&self) -> Result<(), StoreError> {
+        let mut rekeyed = Vec::new();
+        for item in self.check_ins.iter().keys() {
+            let old = item?;
+            let parsed = (|| {
+                let due_at = Timestamp::from_second(from_signed_key(old.get(..8)?)?).ok()?;
+                let patient = PatientId::from_key(old.get(8..16)?)?;
+                let number = u32::from_be_bytes(old.get(16..20)?.try_into().ok()?);
+                Some(check_in_key(patient, &DueCheckIn { number, due_at }))
+            })();
+            let new = parsed.ok_or_else(|| StoreError::Corrupt("check-in key (schema 1)".into()))?;
+            rekeyed.push((old, new));
+        }
+        (&self.check_ins, &self.meta)
+            .transaction(|(check_ins, meta)| {
+                for (old, _) in &rekeyed {
+                    check_ins.remove(old)?;
+                }
+                for (_, new) in &rekeyed {
+                    check_ins.insert(new.as_slice(), &[])?;
+                }
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(storage_error)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.meta.get(SCHEMA_KEY)? {
             None => {
@@ -139,15 +169,22 @@ impl SledStore {
                 let found = u32::from_be_bytes(
                     bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt("schema version".into()))?,
                 );
-                // Older schemas would be upgraded here, one step per version.
                 if found > SCHEMA_VERSION {
                     return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+                }
+                // Older schemas are upgraded here, one step per version.
+                if found < 2 {
+                    self.upgrade_check_in_keys_from_1()?;
                 }
                 Ok(())
             }
         }
     }
 }
+
+/// sled's page cache (its default is 1 GB). Hot records (open conversations, the inbox and
+/// outbox) fit in far less; the rest is read from the OS's file cache when needed.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How long opening waits for the directory's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
@@ -158,7 +195,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        match sled::Config::new().path(dir).open() {
+        match sled::Config::new().path(dir).cache_capacity(CACHE_BYTES).open() {
             Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
                 if Instant::now() >= deadline {
                     return Err(StoreError::InUse { path: dir.display().to_string() });
@@ -440,11 +477,10 @@ impl Store for SledStore {
         let mut remove_check_ins = Vec::new();
         let mut add_check_ins = Vec::new();
         if processed.schedule.is_some() || processed.check_in_done.is_some() {
-            for item in self.check_ins.iter() {
-                let (key, _) = item?;
+            for key in self.check_ins.scan_prefix(processed.patient.key()).keys() {
+                let key = key?;
                 let Some(c) = check_in_from_key(&key) else { continue };
-                let replaced = processed.schedule.is_some();
-                if c.patient == processed.patient && (replaced || Some(c.check_in.number) == processed.check_in_done) {
+                if processed.schedule.is_some() || Some(c.check_in.number) == processed.check_in_done {
                     remove_check_ins.push(key.to_vec());
                 }
             }
@@ -507,8 +543,12 @@ impl Store for SledStore {
     }
 
     fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+        self.outbox_head(lane, usize::MAX)
+    }
+
+    fn outbox_head(&self, lane: Lane, limit: usize) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
         let mut items = Vec::new();
-        for item in self.outbox.scan_prefix([lane as u8]) {
+        for item in self.outbox.scan_prefix([lane as u8]).take(limit) {
             let (key, value) = item?;
             let key = OutboxKey::from_bytes(&key).ok_or_else(|| StoreError::Corrupt("outbox key".into()))?;
             items.push((key, decode_outgoing(&value)?));
@@ -571,12 +611,11 @@ impl Store for SledStore {
     }
 
     fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
-        let end = super::signed_key(until.as_second().saturating_add(1));
         let mut due = Vec::new();
-        for item in self.check_ins.range(..end.as_slice()) {
-            let (key, _) = item?;
-            due.extend(check_in_from_key(&key));
+        for item in self.check_ins.iter().keys() {
+            due.extend(check_in_from_key(&item?).filter(|c| c.check_in.due_at <= until));
         }
+        due.sort_by_key(|c| c.check_in.due_at);
         Ok(due)
     }
 
@@ -709,5 +748,36 @@ impl Store for SledStore {
         }
         // All but `meta`, whose marks were looked at above.
         Ok(self.all_trees()[1..].iter().all(|tree| tree.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_1_directory_is_upgraded_with_its_check_ins() {
+        let dir = tempfile::tempdir().unwrap();
+        let due_at: Timestamp = "2026-06-10T16:00:00Z".parse().unwrap();
+        {
+            // What a schema 1 build left: a check-in keyed by due time, then patient, then number.
+            let store = SledStore::open(dir.path()).unwrap();
+            let mut old_key = Vec::new();
+            old_key.extend(signed_key(due_at.as_second()));
+            old_key.extend(PatientId(42).key());
+            old_key.extend(3u32.to_be_bytes());
+            store.check_ins.insert(old_key, &[]).unwrap();
+            store.meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        let due = store.due_check_ins(due_at).unwrap();
+        assert_eq!(due, [ScheduledCheckIn { patient: PatientId(42), check_in: DueCheckIn { number: 3, due_at } }]);
+        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+        // Replacing the patient's plan finds the upgraded key.
+        store
+            .commit(&ProcessedUpdate { schedule: Some(&[]), ..ProcessedUpdate::empty(1, due_at, PatientId(42)) })
+            .unwrap();
+        assert!(store.due_check_ins(due_at).unwrap().is_empty());
     }
 }

@@ -20,6 +20,10 @@ use tokio::sync::watch;
 const GROUP_REFUSAL: &str =
     "Hello! I look after patients one to one, so I don't answer in groups. Please write to me in a private chat.";
 
+/// Updates per flush: one flush (an fsync) is shared by this many, and no update waits for more
+/// than this many others before its replies can go out.
+const GROUP_COMMIT: usize = 64;
+
 /// How long processed update ids are remembered. Telegram re-delivers only within a day, and
 /// may start ids afresh after a week without updates.
 const REMEMBER_PROCESSED: Duration = Duration::from_secs(8 * 24 * 3600);
@@ -48,10 +52,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
         }
         match process_inbox(&shared) {
             Ok(0) => {}
-            Ok(count) => {
-                tracing::debug!(count, "updates processed");
-                shared.outbox_ready.notify_waiters();
-            }
+            Ok(count) => tracing::debug!(count, "updates processed"),
             Err(e) => tracing::error!(error = %e, "processing failed; the updates stay in the inbox"),
         }
         if *shutdown.borrow() {
@@ -83,21 +84,21 @@ fn purge_old_conversations(shared: &Shared, retention: Duration, next_purge: &mu
 /// Processes everything in the inbox; returns how many updates were handled.
 fn process_inbox(shared: &Shared) -> Result<usize, StoreError> {
     let inbox = shared.store.inbox()?;
-    if inbox.is_empty() {
-        return Ok(0);
-    }
     let engine = Engine::new(&shared.catalogue, &shared.settings);
-    let mut started = Vec::with_capacity(inbox.len());
-    for (update_id, raw) in &inbox {
-        started.push(Instant::now());
-        process_one(shared, &engine, *update_id, raw)?;
+    for batch in inbox.chunks(GROUP_COMMIT) {
+        let mut started = Vec::with_capacity(batch.len());
+        for (update_id, raw) in batch {
+            started.push(Instant::now());
+            process_one(shared, &engine, *update_id, raw)?;
+        }
+        // Group commit: one flush for the whole batch, before any of it is sent.
+        shared.store.flush()?;
+        shared.outbox_ready.notify_waiters();
+        // Each update is done when the batch's flush is.
+        let durable = Instant::now();
+        let latencies: Vec<f64> = started.iter().map(|t| (durable - *t).as_secs_f64()).collect();
+        metrics::updates_processed(&latencies);
     }
-    // Group commit: one flush for the whole batch, before any of it is sent.
-    shared.store.flush()?;
-    // Each update is done when the batch's flush is.
-    let durable = Instant::now();
-    let latencies: Vec<f64> = started.iter().map(|t| (durable - *t).as_secs_f64()).collect();
-    metrics::updates_processed(&latencies);
     Ok(inbox.len())
 }
 

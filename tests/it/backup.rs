@@ -160,7 +160,9 @@ fn bad_files_are_refused_and_restore_nothing() {
     let newer_format = good.replacen(r#"{"backup":1,"kind":"header""#, r#"{"backup":2,"kind":"header""#, 1);
     let (error, _) = restore_text(&newer_format);
     assert!(matches!(error, BackupError::NewerFormat { found: 2, supported: 1 }), "{error:?}");
-    let newer_schema = good.replacen(r#""schema":1"#, r#""schema":99"#, 1);
+    let current = format!(r#""schema":{SCHEMA_VERSION}"#);
+    assert!(good.contains(&current), "the header names the current schema: {good}");
+    let newer_schema = good.replacen(&current, r#""schema":99"#, 1);
     let (error, _) = restore_text(&newer_schema);
     assert!(matches!(error, BackupError::NewerSchema { found: 99, .. }), "{error:?}");
     assert!(error.to_string().contains("newer version"), "{error}");

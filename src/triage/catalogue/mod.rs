@@ -173,7 +173,7 @@ impl Intent {
 }
 
 /// The whole catalogue, compiled.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Catalogue {
     intents: Vec<Intent>,
     by_id: HashMap<String, usize>,
@@ -210,7 +210,9 @@ impl Catalogue {
     pub fn check(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
         let (catalogue, mut problems) = compile::compile(source);
         if let Some(catalogue) = &catalogue {
-            problems.extend(compile::check_examples(catalogue));
+            // On a copy: a copied regex has its own match caches, so the tens of megabytes the
+            // examples filled are freed with it instead of staying with the catalogue in use.
+            problems.extend(compile::check_examples(&catalogue.clone()));
         }
         (catalogue, problems)
     }

@@ -221,6 +221,17 @@ impl BotApi {
         store.sent.iter().filter_map(|key| store.messages.get(key)).map(|stored| stored.first.clone()).collect()
     }
 
+    /// The messages sent with an accepted `sendMessage` from the `from`-th on (0 is the first), as
+    /// first sent, each with when the stand-in accepted it: a cheap way to follow a long run.
+    pub fn sent_since(&self, from: usize) -> Vec<(Sent, Instant)> {
+        let store = self.shared.lock();
+        let keys = store.sent.get(from..).unwrap_or_default();
+        keys.iter()
+            .filter_map(|key| store.messages.get(key))
+            .map(|stored| (stored.first.clone(), stored.arrived))
+            .collect()
+    }
+
     /// The bot's message `message_id` in `chat_id` as it stands now, after any edits.
     pub fn message(&self, chat_id: i64, message_id: i64) -> Option<Sent> {
         self.shared.lock().messages.get(&(chat_id, message_id)).map(StoredMessage::current)
@@ -434,6 +445,8 @@ struct StoredMessage {
     markup: Option<Value>,
     date: i64,
     edit_date: Option<i64>,
+    /// When `sendMessage` was accepted.
+    arrived: Instant,
 }
 
 impl StoredMessage {
@@ -637,6 +650,7 @@ fn send_message(store: &mut Store, params: &Map<String, Value>) -> Result<Value,
         markup,
         date: unix_now(),
         edit_date: None,
+        arrived: Instant::now(),
     };
     let result = stored.to_json();
     store.messages.insert((chat_id, message_id), stored);
@@ -858,6 +872,23 @@ mod tests {
             client.post(format!("{}/bot{TOKEN}/{method}", api.url())).json(&body).send().expect("the stand-in answers");
         let status = response.status().as_u16();
         (status, response.json().expect("a JSON body"))
+    }
+
+    #[test]
+    fn support_bot_api_sent_since_follows_a_run_from_a_cursor() {
+        let api = BotApi::start();
+        let client = Client::new();
+        let before = Instant::now();
+        for text in ["one", "two", "three"] {
+            let (status, _) = post(&client, &api, "sendMessage", json!({"chat_id": 7, "text": text}));
+            assert_eq!(status, 200);
+        }
+        let texts = |from| api.sent_since(from).into_iter().map(|(sent, _)| sent.text).collect::<Vec<_>>();
+        assert_eq!(texts(0), ["one", "two", "three"]);
+        assert_eq!(texts(2), ["three"]);
+        assert!(texts(3).is_empty() && texts(99).is_empty());
+        let times: Vec<Instant> = api.sent_since(0).into_iter().map(|(_, at)| at).collect();
+        assert!(times[0] >= before && times.windows(2).all(|w| w[0] <= w[1]) && times[2] <= Instant::now());
     }
 
     #[test]
