@@ -26,7 +26,7 @@ mod bot_api;
 
 use aftercare::config::Config;
 use aftercare::staff::ALERTED;
-use aftercare::triage::dialogue::{Action, Conversation, Engine, Input, Settings};
+use aftercare::triage::dialogue::{Action, Conversation, Engine, Input, Settings, Step};
 use aftercare::triage::Catalogue;
 use bot_api::{BotApi, Sent};
 use jiff::Timestamp;
@@ -90,7 +90,7 @@ fn main() {
     println!("bot peak memory (VmHWM): {:.1} MB with {patients} patients enrolled", memory as f64 / 1e6);
     let problems = oracle.check(&tracker);
     if problems.is_empty() {
-        println!("every reply arrived exactly once ({} messages, {} pages)", tracker.total(), oracle.alerts);
+        println!("every reply arrived exactly once ({} messages, {} pages)", tracker.total(), oracle.alerted.len());
     } else {
         for problem in problems.iter().take(20) {
             println!("PROBLEM: {problem}");
@@ -190,31 +190,27 @@ struct Oracle<'a> {
     expected: HashMap<i64, Vec<Vec<String>>>,
     /// Patients whose red flag paged the staff chat.
     alerted: std::collections::HashSet<i64>,
-    alerts: usize,
 }
 
 impl<'a> Oracle<'a> {
     fn new(engine: Engine<'a>) -> Self {
-        Oracle {
-            engine,
-            conversations: HashMap::new(),
-            expected: HashMap::new(),
-            alerted: Default::default(),
-            alerts: 0,
-        }
+        Oracle { engine, conversations: HashMap::new(), expected: HashMap::new(), alerted: Default::default() }
+    }
+
+    /// The engine's step for a patient's message, now (the bot steps at about the same time).
+    fn engine_step(&self, conversation: &Conversation, text: &str) -> Step {
+        self.engine.step(conversation, &Input::from_text(text), Timestamp::now())
     }
 
     /// Runs one patient message through the engine and records what the bot should send.
     fn step(&mut self, chat: i64, text: &str) {
-        let conversation = self.conversations.entry(chat).or_default();
-        let step = self.engine.step(conversation, &Input::from_text(text), Timestamp::now());
-        *conversation = step.conversation;
+        let step = self.engine_step(self.conversations.get(&chat).unwrap_or(&Conversation::default()), text);
+        self.conversations.insert(chat, step.conversation);
         let mut messages: Vec<String> =
             step.actions.iter().filter_map(Action::as_reply).map(|r| r.text.clone()).collect();
         assert!(messages.iter().all(|m| m.chars().count() < 4000), "a reply this long would be split");
         if step.actions.iter().any(|a| matches!(a, Action::Escalate(_))) && self.alerted.insert(chat) {
             messages.push(ALERTED.to_string());
-            self.alerts += 1;
         }
         self.expected.entry(chat).or_default().push(messages);
     }
@@ -231,7 +227,7 @@ impl<'a> Oracle<'a> {
             let mut conversation = self.conversations.get(&chat).cloned().unwrap_or_default();
             let mut alerts = 0;
             for text in &script {
-                let step = self.engine.step(&conversation, &Input::from_text(text), Timestamp::now());
+                let step = self.engine_step(&conversation, text);
                 alerts += step.actions.iter().filter(|a| matches!(a, Action::Escalate(_))).count();
                 conversation = step.conversation;
             }
@@ -268,10 +264,11 @@ impl<'a> Oracle<'a> {
         let mut distinct: Vec<&str> = pages.iter().map(|(text, _)| text.as_str()).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        if pages.len() != self.alerts || distinct.len() != self.alerts {
+        let alerts = self.alerted.len();
+        if pages.len() != alerts || distinct.len() != alerts {
             problems.push(format!(
                 "staff chat: expected {} pages, got {} ({} distinct)",
-                self.alerts,
+                alerts,
                 pages.len(),
                 distinct.len()
             ));

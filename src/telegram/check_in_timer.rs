@@ -13,18 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        match tick(&shared) {
-            Ok(true) => shared.outbox_ready.notify_waiters(),
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "check-in timer failed; will try again"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+pub(crate) async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    super::periodic::every(&shared, Duration::from_secs(1), "check-ins", shutdown, tick).await;
 }
 
 /// A stable id for a check-in, in the negative range so it never meets a Telegram update id.

@@ -10,19 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let Some(digest_at) = shared.config.telegram.digest_at else { return };
-    loop {
-        match post_if_due(&shared, digest_at) {
-            Ok(true) => shared.outbox_ready.notify_waiters(),
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "cannot post the follow-up digest; will try again"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(20)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    let tick = |shared: &Shared| post_if_due(shared, digest_at);
+    super::periodic::every(&shared, Duration::from_secs(20), "follow-up digest", shutdown, tick).await;
 }
 
 fn post_if_due(shared: &Shared, digest_at: jiff::civil::Time) -> Result<bool, StoreError> {

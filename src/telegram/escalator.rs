@@ -10,19 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if let Err(e) = tick(&shared) {
-            tracing::error!(error = %e, "paging timer failed; will try again");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+pub(crate) async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    super::periodic::every(&shared, Duration::from_secs(1), "paging", shutdown, tick).await;
 }
 
-fn tick(shared: &Shared) -> Result<(), crate::store::StoreError> {
+/// Pages the next level of every incident whose time is up; whether any page was queued.
+fn tick(shared: &Shared) -> Result<bool, crate::store::StoreError> {
     let now = Timestamp::now();
     let paging = shared.paging();
     let mut changed = Vec::new();
@@ -40,11 +33,11 @@ fn tick(shared: &Shared) -> Result<(), crate::store::StoreError> {
         }
         changed.push(incident);
     }
-    if !changed.is_empty() {
-        // Stored and flushed before the pages go out.
-        shared.store.save_incidents(&changed, &outgoing)?;
-        shared.store.flush()?;
-        shared.outbox_ready.notify_waiters();
+    if changed.is_empty() {
+        return Ok(false);
     }
-    Ok(())
+    // Stored and flushed before the pages go out.
+    shared.store.save_incidents(&changed, &outgoing)?;
+    shared.store.flush()?;
+    Ok(true)
 }

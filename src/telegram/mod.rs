@@ -22,6 +22,7 @@ mod escalator;
 mod health;
 mod http;
 mod intake;
+mod periodic;
 mod processor;
 mod render;
 mod sender;
