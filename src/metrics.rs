@@ -10,7 +10,7 @@
 //! never chat ids.
 
 use crate::escalation::incident::{Incident, State};
-use crate::store::{Lane, OutboxKey, Outgoing};
+use crate::store::{Lane, OutboxKey};
 use jiff::Timestamp;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::{HashMap, HashSet};
@@ -149,29 +149,29 @@ pub struct OutboxAges {
 impl OutboxAges {
     /// Notes the first sight of the items at the head of a lane (what a sender read), without
     /// setting the gauges; items before the head were delivered and are forgotten.
-    pub fn seen_at_head(&self, lane: Lane, head: &[(OutboxKey, Outgoing)]) {
+    pub fn seen_at_head(&self, lane: Lane, head: &[OutboxKey]) {
         let now = Instant::now();
         let lane_byte = lane as u8;
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         match head.first() {
-            Some((first, _)) => seen.retain(|key, _| key.lane != lane_byte || key >= first),
+            Some(first) => seen.retain(|key, _| key.lane != lane_byte || key >= first),
             None => seen.retain(|key, _| key.lane != lane_byte),
         }
-        for (key, _) in head {
+        for key in head {
             seen.entry(*key).or_insert(now);
         }
     }
 
     /// Sets the lane's depth and oldest age from what it holds now, in order.
-    pub fn observe(&self, lane: Lane, items: &[(OutboxKey, Outgoing)]) {
+    pub fn observe(&self, lane: Lane, items: &[OutboxKey]) {
         let now = Instant::now();
         let lane_byte = lane as u8;
         let oldest = {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let present: HashSet<OutboxKey> = items.iter().map(|(key, _)| *key).collect();
+            let present: HashSet<OutboxKey> = items.iter().copied().collect();
             seen.retain(|key, _| key.lane != lane_byte || present.contains(key));
             let mut oldest = now;
-            for (key, _) in items {
+            for key in items {
                 oldest = oldest.min(*seen.entry(*key).or_insert(now));
             }
             oldest

@@ -5,7 +5,7 @@
 //! anyone else, and the attempt is recorded. Results are effects to store and send, in order.
 
 use crate::escalation::{self, Incident, Opened, Paging, State};
-use crate::store::{Lane, Outgoing, OutgoingKind, Store, StoreError};
+use crate::store::{Lane, Outgoing, OutgoingKind, PatientId, Store, StoreError};
 use crate::triage::dialogue::Alert;
 use crate::triage::dialogue::{AuditEvent, Button, Input};
 use jiff::Timestamp;
@@ -71,7 +71,9 @@ pub fn page(
     now: Timestamp,
 ) -> Result<Effects, StoreError> {
     let mut effects = Effects::default();
-    let existing = store.open_incidents()?.into_iter().find(|i| i.patient == patient);
+    // The open incident of this episode: an older episode's may still be open beside it.
+    let existing =
+        store.open_incidents_of(PatientId(patient))?.into_iter().find(|i| i.episode_started == alert.episode_started);
     let taken = |id: &str| store.incident(id).ok().flatten().is_some();
     let (incident, opened) = escalation::open(existing, alert, patient, now, paging, taken);
     let (pages, tell_patient, appended) = match opened {
@@ -287,7 +289,48 @@ fn incident_action(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AuditEntry, PatientId};
+    use crate::store::{AuditEntry, MemoryStore};
+    use crate::triage::Disposition;
+
+    fn alert(episode_started: &str) -> Alert {
+        Alert {
+            disposition: Disposition::Urgent,
+            intent: "psychosis".into(),
+            intent_title: "Seeing or hearing things".into(),
+            reasons: vec![],
+            answers: vec![],
+            severity: None,
+            trend: None,
+            since_treatment: None,
+            route: None,
+            recent_messages: vec![],
+            episode_started: episode_started.parse().unwrap(),
+        }
+    }
+
+    /// Stores what a page did and says whether it paged anyone.
+    fn page_and_store(store: &MemoryStore, alert: &Alert, now: &str) -> (String, bool) {
+        let paging = Paging { roster: None, fallback_chat: Some(-77) };
+        let effects = page(store, &paging, alert, 9, now.parse().unwrap()).unwrap();
+        store.save_incidents(&effects.incidents, &effects.outgoing).unwrap();
+        (effects.incidents[0].id.clone(), !effects.outgoing.is_empty())
+    }
+
+    #[test]
+    fn an_alert_joins_the_open_incident_of_its_own_episode() {
+        let store = MemoryStore::new();
+        let (yesterday, paged) = page_and_store(&store, &alert("2026-06-10T14:00:00Z"), "2026-06-10T14:00:00Z");
+        assert!(paged);
+        // Still open from yesterday: today's episode gets its own incident...
+        let (today, paged) = page_and_store(&store, &alert("2026-06-11T09:00:00Z"), "2026-06-11T09:00:00Z");
+        assert!(paged && today != yesterday);
+        // ...and its next alert joins today's, though yesterday's is listed first (its id sorts
+        // first).
+        assert!(yesterday < today);
+        let (again, paged) = page_and_store(&store, &alert("2026-06-11T09:00:00Z"), "2026-06-11T09:05:00Z");
+        assert_eq!((again.as_str(), paged), (today.as_str(), false));
+        assert_eq!(store.open_incident_count().unwrap(), 2);
+    }
 
     fn entry(patient: i64, at: &str, kind: &str, detail: &str) -> AuditEntry {
         AuditEntry {

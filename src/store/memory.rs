@@ -1,6 +1,7 @@
 //! An in-memory store for tests and throwaway runs. It keeps the stored record form, so the
 //! same conversions run as with sled.
 
+use super::outbox::Unflushed;
 use super::record::{AuditKey, BackupItem, CheckInKey, ConversationRecord, IncidentRecord};
 use super::{
     anonymise, audit_key, check_in_from_key, check_in_key, forgotten_incident, saved_activity, AuditEntry, Lane,
@@ -16,6 +17,9 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// The same rule as sled's: the outbox shows only what was flushed (here, a flush is all
+    /// it takes to be "durable").
+    unflushed: Unflushed,
 }
 
 #[derive(Debug, Default)]
@@ -39,9 +43,10 @@ impl Inner {
         self.sequence
     }
 
-    fn enqueue(&mut self, item: Outgoing) {
+    fn enqueue(&mut self, item: Outgoing) -> OutboxKey {
         let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_sequence() };
         self.outbox.insert(key, item);
+        key
     }
 
     fn add_audit(&mut self, patient: PatientId, events: &[AuditEvent]) {
@@ -116,6 +121,7 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        self.unflushed.flushed(&self.unflushed.before_flush());
         Ok(())
     }
 
@@ -173,9 +179,8 @@ impl Store for MemoryStore {
             inner.conversations.insert(patient, record);
         }
         inner.add_audit(patient, processed.audit);
-        for item in processed.outgoing {
-            inner.enqueue(item.clone());
-        }
+        let written: Vec<OutboxKey> = processed.outgoing.iter().map(|item| inner.enqueue(item.clone())).collect();
+        self.unflushed.written(written);
         for incident in processed.incidents {
             inner.put_incident(incident);
         }
@@ -199,15 +204,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+    fn outbox_keys(&self, lane: Lane, limit: usize) -> Result<Vec<OutboxKey>, StoreError> {
         let inner = self.lock();
-        Ok(inner.outbox.iter().filter(|(k, _)| k.lane == lane as u8).map(|(k, v)| (*k, v.clone())).collect())
+        let keys = inner.outbox.keys().filter(|k| k.lane == lane as u8).map(|k| Ok(*k));
+        self.unflushed.durable(keys, limit)
+    }
+
+    fn outbox_item(&self, key: OutboxKey) -> Result<Option<Outgoing>, StoreError> {
+        Ok(self.lock().outbox.get(&key).cloned())
     }
 
     fn delivered(&self, key: OutboxKey) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(next) = inner.outbox.remove(&key).and_then(|item| item.next().cloned()) {
-            inner.enqueue(next);
+            self.unflushed.written([inner.enqueue(next)]);
         }
         Ok(())
     }
@@ -226,9 +236,8 @@ impl Store for MemoryStore {
         for incident in incidents {
             inner.put_incident(incident);
         }
-        for item in outgoing {
-            inner.enqueue(item.clone());
-        }
+        let written: Vec<OutboxKey> = outgoing.iter().map(|item| inner.enqueue(item.clone())).collect();
+        self.unflushed.written(written);
         Ok(())
     }
 

@@ -22,7 +22,7 @@ pub use sled_store::SledStore;
 
 /// The schema version of the stored data this build writes and reads (kept in the sled data
 /// directory and in every backup's header).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What an anonymised incident says instead of its summary.
 pub const FORGOTTEN_SUMMARY: &str = "[removed at the patient's request]";
@@ -234,14 +234,22 @@ pub trait Store: Send + Sync {
     /// Commits one processed update (see [`ProcessedUpdate`]).
     fn commit(&self, processed: &ProcessedUpdate<'_>) -> Result<(), StoreError>;
 
-    /// What waits to be sent in a lane, in order.
-    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError>;
+    /// The keys of the first `limit` items waiting in a lane, in order: what a sender and the
+    /// metrics need each round, without reading a long queue whole or decoding it. Only items a
+    /// [`Store::flush`] has made durable are waiting: what was written after the last flush
+    /// began is not sent before it is safe on disk, whoever wrote it.
+    fn outbox_keys(&self, lane: Lane, limit: usize) -> Result<Vec<OutboxKey>, StoreError>;
 
-    /// The first `limit` items of [`Store::outbox`]: what a sender needs, without reading a long
-    /// queue whole on every round.
-    fn outbox_head(&self, lane: Lane, limit: usize) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
-        let mut items = self.outbox(lane)?;
-        items.truncate(limit);
+    /// A waiting item; `None` once it was delivered. An item never changes while it waits (what
+    /// follows it is queued under a new key), so a reader may keep what it decoded.
+    fn outbox_item(&self, key: OutboxKey) -> Result<Option<Outgoing>, StoreError>;
+
+    /// What waits to be sent in a lane, in order.
+    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
+        let mut items = Vec::new();
+        for key in self.outbox_keys(lane, usize::MAX)? {
+            items.extend(self.outbox_item(key)?.map(|item| (key, item)));
+        }
         Ok(items)
     }
 
@@ -253,6 +261,21 @@ pub trait Store: Send + Sync {
 
     /// Every incident not resolved yet.
     fn open_incidents(&self) -> Result<Vec<Incident>, StoreError>;
+
+    /// The patient's open incidents (one per episode that raised an alert).
+    fn open_incidents_of(&self, patient: PatientId) -> Result<Vec<Incident>, StoreError> {
+        Ok(self.open_incidents()?.into_iter().filter(|i| i.patient == patient.0).collect())
+    }
+
+    /// How many incidents are open.
+    fn open_incident_count(&self) -> Result<usize, StoreError> {
+        Ok(self.open_incidents()?.len())
+    }
+
+    /// The open incidents whose next page is due by `until` (the paging timer's work).
+    fn incidents_to_page(&self, until: Timestamp) -> Result<Vec<Incident>, StoreError> {
+        Ok(self.open_incidents()?.into_iter().filter(|i| i.next_page_at.is_some_and(|at| at <= until)).collect())
+    }
 
     /// Saves changed incidents and what to send about them, together (re-paging on a timer).
     fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError>;

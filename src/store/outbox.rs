@@ -1,9 +1,14 @@
 //! What waits to go out to Telegram, stored before it is sent so that nothing is lost in a
 //! crash: messages, answers to button presses, and buttons to clear. Two lanes: `Urgent`
 //! (emergency instructions, pages to staff, button answers) is never stuck behind `Routine`.
+//!
+//! Readers of the outbox see only what a flush has made durable ([`Unflushed`]): a reply must
+//! not go out about a step that a crash could still undo.
 
 use crate::triage::dialogue::Button;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A sending lane; each is drained by its own sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,5 +89,55 @@ impl OutboxKey {
     pub fn from_bytes(bytes: &[u8]) -> Option<OutboxKey> {
         let (&lane, rest) = bytes.split_first()?;
         Some(OutboxKey { lane, sequence: u64::from_be_bytes(rest.try_into().ok()?) })
+    }
+}
+
+/// The outbox keys written since the last flush began, which the store hides from the outbox's
+/// readers. A flush makes visible what was written before it began: the keys are taken as they
+/// stand before the flush ([`Unflushed::before_flush`]) and released once it succeeded
+/// ([`Unflushed::flushed`]); keys written meanwhile wait for the next flush.
+#[derive(Debug, Default)]
+pub struct Unflushed(Mutex<HashSet<OutboxKey>>);
+
+impl Unflushed {
+    fn lock(&self) -> MutexGuard<'_, HashSet<OutboxKey>> {
+        // Each change is one insert or remove: a poisoned set is still whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keys whose writes have completed (not before: a flush must cover them).
+    pub fn written(&self, keys: impl IntoIterator<Item = OutboxKey>) {
+        self.lock().extend(keys);
+    }
+
+    pub fn before_flush(&self) -> Vec<OutboxKey> {
+        self.lock().iter().copied().collect()
+    }
+
+    pub fn flushed(&self, keys: &[OutboxKey]) {
+        let mut unflushed = self.lock();
+        for key in keys {
+            unflushed.remove(key);
+        }
+    }
+
+    /// The first `limit` of `keys` (as a store reads them) that are durable, in order.
+    pub fn durable<E>(
+        &self,
+        keys: impl IntoIterator<Item = Result<OutboxKey, E>>,
+        limit: usize,
+    ) -> Result<Vec<OutboxKey>, E> {
+        let unflushed = self.lock();
+        let mut durable = Vec::new();
+        for key in keys {
+            if durable.len() == limit {
+                break;
+            }
+            let key = key?;
+            if !unflushed.contains(&key) {
+                durable.push(key);
+            }
+        }
+        Ok(durable)
     }
 }

@@ -1,6 +1,7 @@
 //! The sled store: one `Db` per process, one tree per record kind, explicit big-endian keys, a
 //! schema-version key, and JSON records (readable in a backup, versioned by their own tag).
 
+use super::outbox::Unflushed;
 use super::record::{AuditKey, BackupItem, CheckInKey, ConversationRecord, IncidentRecord};
 use super::{
     audit_key, check_in_from_key, check_in_key, forgotten_incident, from_signed_key, saved_activity, signed_key,
@@ -42,10 +43,15 @@ pub struct SledStore {
     outbox: sled::Tree,
     /// Incidents by id.
     incidents: sled::Tree,
+    /// The open incidents, by patient then id; each value is when its next page is due (see
+    /// [`next_page_value`]). Written in the same transactions as the incidents, so paging and
+    /// finding a patient's open incident never read the closed ones.
+    open_incidents: sled::Tree,
     /// Scheduled check-ins, by due time, patient and number.
     check_ins: sled::Tree,
     /// See [`SEQUENCE_FLOOR_KEY`].
     sequence_floor: AtomicU64,
+    unflushed: Unflushed,
 }
 
 impl SledStore {
@@ -61,8 +67,10 @@ impl SledStore {
             processed: db.open_tree("processed")?,
             outbox: db.open_tree("outbox")?,
             incidents: db.open_tree("incidents")?,
+            open_incidents: db.open_tree("open_incidents")?,
             check_ins: db.open_tree("check_ins")?,
             sequence_floor: AtomicU64::new(0),
+            unflushed: Unflushed::default(),
             db,
         };
         store.check_schema()?;
@@ -75,7 +83,7 @@ impl SledStore {
 
     /// Every tree, `meta` first: the one list that backups, restores and emptiness checks share,
     /// so a new tree cannot be left out of one of them.
-    fn all_trees(&self) -> [&sled::Tree; 8] {
+    fn all_trees(&self) -> [&sled::Tree; 9] {
         [
             &self.meta,
             &self.conversations,
@@ -84,6 +92,7 @@ impl SledStore {
             &self.processed,
             &self.outbox,
             &self.incidents,
+            &self.open_incidents,
             &self.check_ins,
         ]
     }
@@ -95,6 +104,17 @@ impl SledStore {
             .load(Ordering::SeqCst)
             .checked_add(id)
             .ok_or_else(|| StoreError::Corrupt("sequence numbers exhausted".into()))
+    }
+
+    /// Outgoing items with their new keys, encoded.
+    fn encode_outgoing<'a>(
+        &self,
+        items: impl IntoIterator<Item = &'a Outgoing>,
+    ) -> Result<Vec<(OutboxKey, Vec<u8>)>, StoreError> {
+        items
+            .into_iter()
+            .map(|item| Ok((OutboxKey { lane: item.lane() as u8, sequence: self.next_id()? }, encode(item)?)))
+            .collect()
     }
 
     /// The keys of these patients' scheduled check-ins.
@@ -150,12 +170,58 @@ impl SledStore {
                 for (_, new) in &rekeyed {
                     check_ins.insert(new.as_slice(), &[])?;
                 }
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(SCHEMA_KEY, &2u32.to_be_bytes())?;
                 Ok(())
             })
             .map_err(storage_error)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Schema 3 added the index of open incidents: built from the incidents, in one transaction
+    /// with the new schema mark.
+    fn upgrade_open_incidents_from_2(&self) -> Result<(), StoreError> {
+        let mut open = Vec::new();
+        for item in self.incidents.iter().values() {
+            let incident = decode_incident(&item?)?;
+            if incident.is_open() {
+                open.push((open_incident_key(incident.patient, &incident.id), next_page_value(&incident)));
+            }
+        }
+        (&self.open_incidents, &self.meta)
+            .transaction(|(index, meta)| {
+                for (key, value) in &open {
+                    index.insert(key.as_slice(), value)?;
+                }
+                meta.insert(SCHEMA_KEY, &3u32.to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(storage_error)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The incidents a range of the open-incident index names (only those whose next page is
+    /// due by `due_by`, when given), read from the incidents tree.
+    fn indexed_incidents(
+        &self,
+        index: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        due_by: Option<[u8; 8]>,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let mut found = Vec::new();
+        for item in index {
+            let (key, next_page) = item?;
+            if due_by.is_some_and(|due_by| next_page.as_ref() > due_by.as_slice()) {
+                continue;
+            }
+            let id = key.get(8..).ok_or_else(|| StoreError::Corrupt("open incident key".into()))?;
+            let value = self
+                .incidents
+                .get(id)?
+                .ok_or_else(|| StoreError::Corrupt("open incident without its record".into()))?;
+            found.push(decode_incident(&value)?);
+        }
+        Ok(found)
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -175,6 +241,9 @@ impl SledStore {
                 // Older schemas are upgraded here, one step per version.
                 if found < 2 {
                     self.upgrade_check_in_keys_from_1()?;
+                }
+                if found < 3 {
+                    self.upgrade_open_incidents_from_2()?;
                 }
                 Ok(())
             }
@@ -273,12 +342,26 @@ fn anonymise_key(id: &[u8]) -> Vec<u8> {
     [ANONYMISE_PREFIX, id].concat()
 }
 
+/// An incident's key in the index of open incidents: its patient, then its id.
+fn open_incident_key(patient: i64, id: &str) -> Vec<u8> {
+    [PatientId(patient).key().as_slice(), id.as_bytes()].concat()
+}
+
+/// An open incident's value in the index: when its next page is due, in milliseconds, as
+/// bytes that sort in time order (the latest possible time when no page is due).
+fn next_page_value(incident: &Incident) -> [u8; 8] {
+    signed_key(incident.next_page_at.map_or(i64::MAX, |at| at.as_millisecond()))
+}
+
 /// An incident ready to store: its key, its record, and, when it is resolved, its anonymised
-/// record (stored instead if its patient asked to be forgotten).
+/// record (stored instead if its patient asked to be forgotten); its key in the index of open
+/// incidents, and its value there while it is open.
 struct EncodedIncident {
     key: Vec<u8>,
     record: Vec<u8>,
     anonymous: Option<Vec<u8>>,
+    index_key: Vec<u8>,
+    next_page: Option<[u8; 8]>,
 }
 
 fn encode_incidents(incidents: &[Incident]) -> Result<Vec<EncodedIncident>, StoreError> {
@@ -289,14 +372,26 @@ fn encode_incidents(incidents: &[Incident]) -> Result<Vec<EncodedIncident>, Stor
                 key: i.id.as_bytes().to_vec(),
                 record: encode(&IncidentRecord::V1(i.clone()))?,
                 anonymous: forgotten_incident(i).map(|a| encode(&IncidentRecord::V1(a))).transpose()?,
+                index_key: open_incident_key(i.patient, &i.id),
+                next_page: i.is_open().then(|| next_page_value(i)),
             })
         })
         .collect()
 }
 
-/// Stores incidents inside a transaction, anonymising a resolved one that is marked.
-fn put_incidents(encoded: &[EncodedIncident], incidents: &TransactionalTree, meta: &TransactionalTree) -> TxResult<()> {
+/// Stores incidents inside a transaction, anonymising a resolved one that is marked, and keeps
+/// the index of open incidents.
+fn put_incidents(
+    encoded: &[EncodedIncident],
+    incidents: &TransactionalTree,
+    open_index: &TransactionalTree,
+    meta: &TransactionalTree,
+) -> TxResult<()> {
     for incident in encoded {
+        match incident.next_page {
+            Some(next_page) => open_index.insert(incident.index_key.as_slice(), &next_page)?,
+            None => open_index.remove(incident.index_key.as_slice())?,
+        };
         let mark = anonymise_key(&incident.key);
         match &incident.anonymous {
             Some(anonymous) if meta.get(&mark)?.is_some() => {
@@ -363,7 +458,9 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        let written = self.unflushed.before_flush();
         self.db.flush()?;
+        self.unflushed.flushed(&written);
         Ok(())
     }
 
@@ -467,11 +564,7 @@ impl Store for SledStore {
         for event in processed.audit {
             events.push((audit_key(event.at, processed.patient, self.next_id()?), encode(event)?));
         }
-        let mut outgoing = Vec::with_capacity(processed.outgoing.len());
-        for item in processed.outgoing {
-            let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_id()? };
-            outgoing.push((key.bytes(), encode(item)?));
-        }
+        let outgoing = self.encode_outgoing(processed.outgoing)?;
         let incidents = encode_incidents(processed.incidents)?;
         // Check-in keys to remove (the patient's old plan, or the one done) and to add.
         let mut remove_check_ins = Vec::new();
@@ -512,17 +605,18 @@ impl Store for SledStore {
             &self.processed,
             &self.inbox,
             &self.incidents,
+            &self.open_incidents,
             &self.check_ins,
             &self.meta,
         )
-            .transaction(|(conversations, audit, outbox, done, inbox, incident_tree, check_ins, meta)| {
+            .transaction(|(conversations, audit, outbox, done, inbox, incident_tree, open_index, check_ins, meta)| {
                 for key in &remove_check_ins {
                     check_ins.remove(key.as_slice())?;
                 }
                 for key in &add_check_ins {
                     check_ins.insert(key.as_slice(), &[])?;
                 }
-                put_incidents(&incidents, incident_tree, meta)?;
+                put_incidents(&incidents, incident_tree, open_index, meta)?;
                 if let Some(record) = &conversation {
                     conversations.insert(&patient_key, record.as_slice())?;
                 }
@@ -530,7 +624,7 @@ impl Store for SledStore {
                     audit.insert(key, value.as_slice())?;
                 }
                 for (key, value) in &outgoing {
-                    outbox.insert(key, value.as_slice())?;
+                    outbox.insert(&key.bytes(), value.as_slice())?;
                 }
                 if let Some(plan) = &forget {
                     plan.apply(conversations, check_ins, incident_tree, meta)?;
@@ -539,41 +633,39 @@ impl Store for SledStore {
                 inbox.remove(&update_key)?;
                 Ok(())
             })
-            .map_err(storage_error)
+            .map_err(storage_error)?;
+        self.unflushed.written(outgoing.iter().map(|(key, _)| *key));
+        Ok(())
     }
 
-    fn outbox(&self, lane: Lane) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
-        self.outbox_head(lane, usize::MAX)
+    fn outbox_keys(&self, lane: Lane, limit: usize) -> Result<Vec<OutboxKey>, StoreError> {
+        let keys = self
+            .outbox
+            .scan_prefix([lane as u8])
+            .keys()
+            .map(|key| OutboxKey::from_bytes(&key?).ok_or_else(|| StoreError::Corrupt("outbox key".into())));
+        self.unflushed.durable(keys, limit)
     }
 
-    fn outbox_head(&self, lane: Lane, limit: usize) -> Result<Vec<(OutboxKey, Outgoing)>, StoreError> {
-        let mut items = Vec::new();
-        for item in self.outbox.scan_prefix([lane as u8]).take(limit) {
-            let (key, value) = item?;
-            let key = OutboxKey::from_bytes(&key).ok_or_else(|| StoreError::Corrupt("outbox key".into()))?;
-            items.push((key, decode_outgoing(&value)?));
-        }
-        Ok(items)
+    fn outbox_item(&self, key: OutboxKey) -> Result<Option<Outgoing>, StoreError> {
+        self.outbox.get(key.bytes())?.map(|value| decode_outgoing(&value)).transpose()
     }
 
     fn delivered(&self, key: OutboxKey) -> Result<(), StoreError> {
         let Some(value) = self.outbox.get(key.bytes())? else { return Ok(()) };
-        let next = match decode_outgoing(&value)?.next() {
-            Some(next) => {
-                let next_key = OutboxKey { lane: next.lane() as u8, sequence: self.next_id()? };
-                Some((next_key.bytes(), encode(next)?))
-            }
-            None => None,
-        };
+        let delivered = decode_outgoing(&value)?;
+        let next = self.encode_outgoing(delivered.next())?;
         self.outbox
             .transaction(|outbox| {
                 outbox.remove(&key.bytes())?;
-                if let Some((next_key, next)) = &next {
-                    outbox.insert(next_key, next.as_slice())?;
+                for (next_key, next) in &next {
+                    outbox.insert(&next_key.bytes(), next.as_slice())?;
                 }
                 Ok(())
             })
-            .map_err(storage_error)
+            .map_err(storage_error)?;
+        self.unflushed.written(next.iter().map(|(key, _)| *key));
+        Ok(())
     }
 
     fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
@@ -581,33 +673,38 @@ impl Store for SledStore {
     }
 
     fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        let mut open = Vec::new();
-        for item in self.incidents.iter() {
-            let (_, value) = item?;
-            let incident = decode_incident(&value)?;
-            if incident.is_open() {
-                open.push(incident);
-            }
-        }
-        Ok(open)
+        self.indexed_incidents(self.open_incidents.iter(), None)
+    }
+
+    fn open_incidents_of(&self, patient: PatientId) -> Result<Vec<Incident>, StoreError> {
+        self.indexed_incidents(self.open_incidents.scan_prefix(patient.key()), None)
+    }
+
+    fn open_incident_count(&self) -> Result<usize, StoreError> {
+        Ok(self.open_incidents.len())
+    }
+
+    fn incidents_to_page(&self, until: Timestamp) -> Result<Vec<Incident>, StoreError> {
+        // The index holds milliseconds: it narrows, the incident's own time decides.
+        let due_by = signed_key(until.as_millisecond());
+        let candidates = self.indexed_incidents(self.open_incidents.iter(), Some(due_by))?;
+        Ok(candidates.into_iter().filter(|i| i.next_page_at.is_some_and(|at| at <= until)).collect())
     }
 
     fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError> {
         let incidents = encode_incidents(incidents)?;
-        let mut items = Vec::with_capacity(outgoing.len());
-        for item in outgoing {
-            let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_id()? };
-            items.push((key.bytes(), encode(item)?));
-        }
-        (&self.incidents, &self.outbox, &self.meta)
-            .transaction(|(incident_tree, outbox, meta)| {
-                put_incidents(&incidents, incident_tree, meta)?;
+        let items = self.encode_outgoing(outgoing)?;
+        (&self.incidents, &self.open_incidents, &self.outbox, &self.meta)
+            .transaction(|(incident_tree, open_index, outbox, meta)| {
+                put_incidents(&incidents, incident_tree, open_index, meta)?;
                 for (key, value) in &items {
-                    outbox.insert(key, value.as_slice())?;
+                    outbox.insert(&key.bytes(), value.as_slice())?;
                 }
                 Ok(())
             })
-            .map_err(storage_error)
+            .map_err(storage_error)?;
+        self.unflushed.written(items.iter().map(|(key, _)| *key));
+        Ok(())
     }
 
     fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
@@ -689,8 +786,8 @@ impl Store for SledStore {
         }
         // Encoded first, inserted in one transaction: a failed restore leaves the store empty.
         // In the order of `all_trees`.
-        let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 8] = Default::default();
-        let [meta, conversations, audit, inbox, processed, outbox, incidents, check_ins] = &mut writes;
+        let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 9] = Default::default();
+        let [meta, conversations, audit, inbox, processed, outbox, incidents, open_incidents, check_ins] = &mut writes;
         for item in items {
             match item {
                 BackupItem::NextOffset { record } => meta.push((OFFSET_KEY.to_vec(), record.to_be_bytes().to_vec())),
@@ -706,7 +803,14 @@ impl Store for SledStore {
                     processed.push((signed_key(*key).to_vec(), record.as_second().to_be_bytes().to_vec()));
                 }
                 BackupItem::Outbox { key, record } => outbox.push((key.bytes().to_vec(), encode(record)?)),
-                BackupItem::Incident { key, record } => incidents.push((key.as_bytes().to_vec(), encode(record)?)),
+                BackupItem::Incident { key, record } => {
+                    let IncidentRecord::V1(incident) = record;
+                    if incident.is_open() {
+                        open_incidents
+                            .push((open_incident_key(incident.patient, key), next_page_value(incident).to_vec()));
+                    }
+                    incidents.push((key.as_bytes().to_vec(), encode(record)?));
+                }
                 BackupItem::CheckIn { key } => {
                     let check_in = DueCheckIn { number: key.number, due_at: key.due_at };
                     check_ins.push((check_in_key(PatientId(key.patient), &check_in).to_vec(), Vec::new()));
@@ -779,5 +883,40 @@ mod tests {
             .commit(&ProcessedUpdate { schedule: Some(&[]), ..ProcessedUpdate::empty(1, due_at, PatientId(42)) })
             .unwrap();
         assert!(store.due_check_ins(due_at).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_schema_2_directory_gets_its_index_of_open_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let created: Timestamp = "2026-06-10T12:00:00Z".parse().unwrap();
+        let incident = |id: &str, state| Incident {
+            id: id.into(),
+            patient: 42,
+            episode_started: created,
+            disposition: crate::triage::Disposition::Emergency,
+            intent: "chest_cardiac".into(),
+            summary: String::new(),
+            state,
+            created,
+            level: 0,
+            next_page_at: (state == crate::escalation::State::Triggered).then_some(created),
+            acknowledged_by: None,
+            events: Vec::new(),
+        };
+        let open = incident("E-2222", crate::escalation::State::Triggered);
+        {
+            // What a schema 2 build left: incidents, and no index.
+            let store = SledStore::open(dir.path()).unwrap();
+            for i in [open.clone(), incident("E-3333", crate::escalation::State::Resolved)] {
+                store.incidents.insert(i.id.clone().into_bytes(), encode(&IncidentRecord::V1(i)).unwrap()).unwrap();
+            }
+            store.open_incidents.clear().unwrap();
+            store.meta.insert(SCHEMA_KEY, &2u32.to_be_bytes()).unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.open_incidents_of(PatientId(42)).unwrap(), std::slice::from_ref(&open));
+        assert_eq!(store.incidents_to_page(created).unwrap(), [open]);
+        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
     }
 }

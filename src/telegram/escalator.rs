@@ -1,5 +1,6 @@
 //! The paging timer: every second, any incident whose acknowledgement time has passed is paged
-//! at its next level. Its deadlines live in the store, so they resume after a restart.
+//! at its next level. Its deadlines live in the store (indexed, so a tick reads only the
+//! incidents that are due), so they resume after a restart.
 
 use super::Shared;
 use crate::escalation::escalate_if_due;
@@ -20,9 +21,8 @@ fn tick(shared: &Shared) -> Result<bool, crate::store::StoreError> {
     let paging = shared.paging();
     let mut changed = Vec::new();
     let mut outgoing = Vec::new();
-    let open = shared.store.open_incidents()?;
-    crate::metrics::incidents_open(open.len());
-    for mut incident in open {
+    crate::metrics::incidents_open(shared.store.open_incident_count()?);
+    for mut incident in shared.store.incidents_to_page(now)? {
         let pages = escalate_if_due(&mut incident, now, &paging);
         if pages.is_empty() {
             continue;

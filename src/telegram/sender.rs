@@ -5,9 +5,9 @@
 //! the item with a warning so the lane keeps moving.
 
 use super::Shared;
-use crate::store::{Lane, OutboxKey, Outgoing, OutgoingKind};
+use crate::store::{Lane, OutboxKey, Outgoing, OutgoingKind, Store, StoreError};
 use governor::{Quota, RateLimiter};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use teloxide::prelude::*;
 use teloxide::types::{CallbackQueryId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 /// How many sends a lane has in flight at once: enough to hide Telegram's round trip (tens of
@@ -41,111 +41,223 @@ enum Outcome {
     },
 }
 
-/// Sends the lane's outbox in rounds: each round takes the oldest waiting message of every chat
-/// that may be sent to now (so each chat's messages keep their order), sends them at once within
-/// `telegram.sends_per_second`, and marks the accepted ones delivered with a single flush.
+/// Sends the lane's outbox continuously: up to [`MAX_IN_FLIGHT`] sends at once, each the oldest
+/// waiting item of a chat that has nothing in flight and whose per-chat pause is over (so each
+/// chat's messages keep their order), within `telegram.sends_per_second`. Accepted items are
+/// marked delivered in batches, one flush a batch, while the next sends go out. On shutdown it
+/// starts nothing new, and returns once what is in flight is done and marked.
 pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Receiver<bool>) {
     let per_chat = if lane == Lane::Urgent { Duration::ZERO } else { shared.config.telegram.per_chat_interval };
     let rate = NonZeroU32::new(shared.config.telegram.sends_per_second).unwrap_or(NonZeroU32::MIN);
     let limiter = Arc::new(RateLimiter::direct(Quota::per_second(rate)));
+    let mut head = Head::default();
+    let mut flight = Flight::default();
     let mut last_sent: HashMap<i64, Instant> = HashMap::new();
+    let mut sends = JoinSet::new();
+    let mut marking: Option<(Vec<OutboxKey>, JoinHandle<()>)> = None;
+    let mut paused_until: Option<Instant> = None;
     let mut backoff = Duration::from_millis(200);
+    let mut woken = Box::pin(shared.outbox_ready.notified());
+    // The head must be read again: at the start, when woken, after marking, after a pause.
+    let mut stale = true;
     loop {
-        if *shutdown.borrow() {
+        let stopping = *shutdown.borrow();
+        if stopping && sends.is_empty() && marking.is_none() && flight.accepted.is_empty() {
             return;
         }
-        // Listening before the outbox is read: a commit in between still wakes this lane.
-        let woken = shared.outbox_ready.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        let items = match shared.store.outbox_head(lane, HEAD) {
-            Ok(items) => {
-                shared.health.outbox_ages.seen_at_head(lane, &items);
-                items
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the outbox");
-                Vec::new()
-            }
-        };
-        let (round, mut wait) = next_round(items, &last_sent, per_chat);
-        let mut sends = JoinSet::new();
-        for (key, item) in round {
-            let (bot, limiter) = (shared.bot.clone(), Arc::clone(&limiter));
-            sends.spawn(async move {
-                limiter.until_ready().await;
-                let outcome = send(&bot, &item).await;
-                (key, chat_of(&item), outcome)
-            });
+        if marking.is_none() && !flight.accepted.is_empty() {
+            let keys = std::mem::take(&mut flight.accepted);
+            let (shared, batch) = (shared.clone(), keys.clone());
+            marking = Some((keys, tokio::task::spawn_blocking(move || mark_delivered(&shared, &batch))));
         }
-        let mut delivered = Vec::new();
-        let mut failed = false;
-        while let Some(joined) = sends.join_next().await {
-            let Ok((key, chat, outcome)) = joined else { continue };
-            match outcome {
-                Outcome::Sent => {
-                    shared.health.telegram_ok();
-                    if let Some(chat) = chat {
-                        last_sent.insert(chat, Instant::now());
+        let now = Instant::now();
+        let mut wait = IDLE;
+        match paused_until.filter(|until| *until > now) {
+            _ if stopping => {}
+            Some(until) => wait = until - now,
+            None => {
+                if stale {
+                    // Listening before the outbox is read: a flush in between still wakes this lane.
+                    woken.set(shared.outbox_ready.notified());
+                    woken.as_mut().enable();
+                    match head.refresh(shared.store.as_ref(), lane) {
+                        Ok(keys) => shared.health.outbox_ages.seen_at_head(lane, &keys),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read the outbox");
+                            head.items.clear();
+                        }
                     }
-                    delivered.push(key);
+                    stale = false;
                 }
-                Outcome::Drop { reason, answered } => {
-                    if answered {
-                        shared.health.telegram_ok();
+                let room = MAX_IN_FLIGHT - sends.len();
+                let (ready, next_ready) = next_sends(&head.items, &flight, &last_sent, per_chat, room);
+                wait = next_ready.unwrap_or(IDLE);
+                for (key, item) in ready {
+                    let chat = chat_of(&item);
+                    let (bot, limiter) = (shared.bot.clone(), Arc::clone(&limiter));
+                    let task = sends.spawn(async move {
+                        limiter.until_ready().await;
+                        send(&bot, &item).await
+                    });
+                    flight.start(task.id(), key, chat);
+                }
+            }
+        }
+        tokio::select! {
+            Some(first) = sends.join_next_with_id() => {
+                // Every send that is over, so the head is looked at once for all of them.
+                let mut over = vec![first];
+                while let Some(more) = sends.try_join_next_with_id() {
+                    over.push(more);
+                }
+                for joined in over {
+                    let (id, outcome) = match joined {
+                        Ok((id, outcome)) => (id, outcome),
+                        // A send that panicked is tried again, like one that failed.
+                        Err(e) => (e.id(), Outcome::Failed),
+                    };
+                    let Some((key, chat)) = flight.end(id) else { continue };
+                    match outcome {
+                        Outcome::Sent => {
+                            shared.health.telegram_ok();
+                            if let Some(chat) = chat {
+                                last_sent.insert(chat, Instant::now());
+                            }
+                            flight.accepted.push(key);
+                            backoff = Duration::from_millis(200);
+                        }
+                        Outcome::Drop { reason, answered } => {
+                            if answered {
+                                shared.health.telegram_ok();
+                            }
+                            tracing::warn!(?lane, reason, "message dropped: Telegram will never accept it");
+                            flight.accepted.push(key);
+                        }
+                        Outcome::RetryAfter(after) => {
+                            tracing::warn!(?lane, retry_in = ?after, "rate limited by Telegram; will retry");
+                            flight.retry(key);
+                            paused_until = paused_until.max(Some(Instant::now() + after));
+                        }
+                        Outcome::Failed => {
+                            tracing::warn!(?lane, retry_in = ?backoff, "send failed; will retry");
+                            flight.retry(key);
+                            paused_until = paused_until.max(Some(Instant::now() + backoff));
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                        }
                     }
-                    tracing::warn!(?lane, reason, "message dropped: Telegram will never accept it");
-                    delivered.push(key);
                 }
-                Outcome::RetryAfter(after) => {
-                    tracing::warn!(?lane, retry_in = ?after, "rate limited by Telegram; will retry");
-                    wait = wait.max(after);
+            }
+            _ = async {
+                match marking.as_mut() {
+                    Some((_, task)) => drop(task.await),
+                    None => std::future::pending().await,
                 }
-                Outcome::Failed => failed = true,
+            } => {
+                if let Some((keys, _)) = marking.take() {
+                    flight.marked(&keys);
+                }
+                stale = true;
             }
-        }
-        if failed {
-            tracing::warn!(?lane, retry_in = ?backoff, "send failed; will retry");
-            wait = wait.max(backoff);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        } else if !delivered.is_empty() {
-            backoff = Duration::from_millis(200);
-        }
-        if !delivered.is_empty() {
-            mark_delivered(&shared, &delivered);
-        }
-        if !wait.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = woken => {}
-                _ = shutdown.changed() => {}
-            }
+            _ = &mut woken, if !stale => stale = true,
+            _ = tokio::time::sleep(wait) => stale = true,
+            _ = shutdown.changed() => {}
         }
     }
 }
 
-/// What to send now: the oldest item of each chat whose per-chat pause is over (and every item
-/// that belongs to no chat), at most [`MAX_IN_FLIGHT`]; and how long to wait before looking again
-/// when nothing is ready (zero when something is, or may be after this round).
-fn next_round(
-    items: Vec<(OutboxKey, Outgoing)>,
+/// How long an idle lane waits before reading its outbox again, woken or not.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// What a lane has out: the sends in flight (by task, with their item and chat), and the items
+/// Telegram accepted that are not yet marked delivered. Neither is sent again meanwhile.
+#[derive(Default)]
+struct Flight {
+    sending: HashMap<tokio::task::Id, (OutboxKey, Option<i64>)>,
+    chats: HashSet<i64>,
+    /// In flight, accepted, or being marked.
+    taken: HashSet<OutboxKey>,
+    accepted: Vec<OutboxKey>,
+}
+
+impl Flight {
+    fn start(&mut self, task: tokio::task::Id, key: OutboxKey, chat: Option<i64>) {
+        self.sending.insert(task, (key, chat));
+        self.chats.extend(chat);
+        self.taken.insert(key);
+    }
+
+    /// A send is over; its item stays taken until it is marked or retried.
+    fn end(&mut self, task: tokio::task::Id) -> Option<(OutboxKey, Option<i64>)> {
+        let (key, chat) = self.sending.remove(&task)?;
+        if let Some(chat) = chat {
+            self.chats.remove(&chat);
+        }
+        Some((key, chat))
+    }
+
+    fn retry(&mut self, key: OutboxKey) {
+        self.taken.remove(&key);
+    }
+
+    /// Marked delivered (or the marking failed, and they wait in the outbox to go again).
+    fn marked(&mut self, keys: &[OutboxKey]) {
+        for key in keys {
+            self.taken.remove(key);
+        }
+    }
+}
+
+/// The first [`HEAD`] items of a lane, decoded once: each round reads only the keys, and
+/// decodes just the items it has not seen (a waiting item never changes; what follows it after
+/// delivery comes under a new key). Decoding the whole head every round was most of the bot's
+/// work in the load benchmark.
+#[derive(Default)]
+struct Head {
+    items: BTreeMap<OutboxKey, Outgoing>,
+}
+
+impl Head {
+    /// Catches up with the lane; returns its keys as read.
+    fn refresh(&mut self, store: &dyn Store, lane: Lane) -> Result<Vec<OutboxKey>, StoreError> {
+        let keys = store.outbox_keys(lane, HEAD)?;
+        let mut items = BTreeMap::new();
+        for key in &keys {
+            let item = match self.items.remove(key) {
+                Some(item) => Some(item),
+                None => store.outbox_item(*key)?,
+            };
+            // Gone between the two reads (only this sender delivers from its lane): skipped.
+            items.extend(item.map(|item| (*key, item)));
+        }
+        self.items = items;
+        Ok(keys)
+    }
+}
+
+/// What may go now, oldest first: for each chat with nothing in flight, its oldest item not yet
+/// taken, once its per-chat pause is over (items of no chat always), at most `room`; and, when a
+/// pause holds something back, how long until the first one ends.
+fn next_sends(
+    items: &BTreeMap<OutboxKey, Outgoing>,
+    flight: &Flight,
     last_sent: &HashMap<i64, Instant>,
     per_chat: Duration,
-) -> (Vec<(OutboxKey, Outgoing)>, Duration) {
-    if items.is_empty() {
-        return (Vec::new(), Duration::from_secs(1));
-    }
+    room: usize,
+) -> (Vec<(OutboxKey, Outgoing)>, Option<Duration>) {
     let now = Instant::now();
-    let mut round = Vec::new();
+    let mut ready = Vec::new();
     let mut wait: Option<Duration> = None;
     let mut chats_seen = HashSet::new();
     for (key, item) in items {
-        if round.len() == MAX_IN_FLIGHT {
-            return (round, Duration::ZERO);
+        if ready.len() == room {
+            break;
         }
-        if let Some(chat) = chat_of(&item) {
+        if flight.taken.contains(key) {
+            continue;
+        }
+        if let Some(chat) = chat_of(item) {
             // A later message of a chat waits for the earlier one.
-            if !chats_seen.insert(chat) {
+            if !chats_seen.insert(chat) || flight.chats.contains(&chat) {
                 continue;
             }
             let ready_at = last_sent.get(&chat).map(|t| *t + per_chat);
@@ -155,10 +267,9 @@ fn next_round(
                 continue;
             }
         }
-        round.push((key, item));
+        ready.push((*key, item.clone()));
     }
-    let wait = if round.is_empty() { wait.unwrap_or_default() } else { Duration::ZERO };
-    (round, wait)
+    (ready, wait)
 }
 
 fn mark_delivered(shared: &Shared, keys: &[OutboxKey]) {

@@ -132,6 +132,7 @@ fn intake_contract(store: &dyn Store) {
             ..ProcessedUpdate::empty(11, at("2026-06-10T12:00:00Z"), patient)
         })
         .unwrap();
+    assert!(store.outbox_keys(Lane::Routine, 10).unwrap().is_empty(), "nothing is sent before it is durable");
     store.flush().unwrap();
     assert!(store.was_processed(11).unwrap());
     assert!(!store.was_processed(12).unwrap());
@@ -147,8 +148,15 @@ fn intake_contract(store: &dyn Store) {
     assert_eq!(texts(&routine), ["first", "second"], "in order, per lane");
     let urgent = store.outbox(Lane::Urgent).unwrap();
     assert_eq!(texts(&urgent), ["page"]);
+    let keys: Vec<_> = routine.iter().map(|(key, _)| *key).collect();
+    assert_eq!(store.outbox_keys(Lane::Routine, 1).unwrap(), keys[..1], "the head of the lane");
+    assert_eq!(store.outbox_keys(Lane::Routine, 10).unwrap(), keys);
+    assert_eq!(store.outbox_item(keys[1]).unwrap().as_ref(), Some(&routine[1].1));
     store.delivered(urgent[0].0).unwrap();
-    assert_eq!(texts(&store.outbox(Lane::Urgent).unwrap()), ["alerted"], "what follows takes its place");
+    assert_eq!(store.outbox_item(urgent[0].0).unwrap(), None, "gone once delivered");
+    assert!(store.outbox(Lane::Urgent).unwrap().is_empty(), "what follows waits for a flush...");
+    store.flush().unwrap();
+    assert_eq!(texts(&store.outbox(Lane::Urgent).unwrap()), ["alerted"], "...then takes its place");
     store.delivered(routine[0].0).unwrap();
     assert_eq!(texts(&store.outbox(Lane::Routine).unwrap()), ["second"]);
 
@@ -167,6 +175,7 @@ fn intake_contract(store: &dyn Store) {
     store.save_incidents(std::slice::from_ref(&incident), &[message(Lane::Urgent, 5, "seen")]).unwrap();
     assert_eq!(store.incident("E-2345").unwrap().unwrap().state, aftercare::escalation::State::Resolved);
     assert!(store.open_incidents().unwrap().is_empty(), "resolved incidents are not open");
+    store.flush().unwrap();
     assert!(texts(&store.outbox(Lane::Urgent).unwrap()).contains(&"seen".to_string()));
     assert_eq!(store.incident("E-XXXX").unwrap(), None);
 
@@ -445,6 +454,9 @@ fn backup_contract(first: &dyn Store, second: &dyn Store) {
         assert!(store.was_processed(11).unwrap());
         assert_eq!(scheduled(store), [(-100, 1), (-100, 2)]);
         assert_eq!(store.incident("E-2345").unwrap(), first.incident("E-2345").unwrap());
+        assert_eq!(store.open_incidents().unwrap(), first.open_incidents().unwrap(), "open ones are found as open");
+        assert_eq!(store.open_incidents_of(PatientId(-100)).unwrap().len(), 1);
+        assert_eq!(store.open_incident_count().unwrap(), 2);
         assert_eq!(store.audit(None).unwrap(), first.audit(None).unwrap());
         assert_eq!(texts(&store.outbox(Lane::Urgent).unwrap()), ["page", "seen"]);
     }
@@ -455,10 +467,62 @@ fn backup_contract(first: &dyn Store, second: &dyn Store) {
     assert_eq!(second.incident("U-2222").unwrap().unwrap().patient, 0);
     // What is added after a restore goes after what was restored, in each lane.
     second.save_incidents(&[], &[message(Lane::Urgent, 5, "new")]).unwrap();
+    second.flush().unwrap();
     assert_eq!(texts(&second.outbox(Lane::Urgent).unwrap()), ["page", "seen", "new"]);
     let urgent = second.outbox(Lane::Urgent).unwrap();
     second.delivered(urgent[0].0).unwrap();
+    second.flush().unwrap();
     assert_eq!(texts(&second.outbox(Lane::Urgent).unwrap()), ["seen", "new", "alerted"]);
+}
+
+/// The open-incident queries: by patient, the count, and those due for paging (at the second
+/// and sub-second level), kept as incidents are acknowledged, re-paged and resolved.
+fn open_incidents_contract(store: &dyn Store) {
+    let ids = |incidents: Vec<Incident>| incidents.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    let mut first = sample_incident("E-AAAA", 41);
+    first.next_page_at = Some(at("2026-06-10T12:05:00.250Z"));
+    let mut later_episode = sample_incident("U-BBBB", 41);
+    later_episode.episode_started = at("2026-06-11T09:00:00Z");
+    later_episode.next_page_at = Some(at("2026-06-11T09:10:00Z"));
+    let mut other = sample_incident("E-CCCC", 42);
+    other.state = State::Acknowledged;
+    other.next_page_at = None;
+    let closed = incident_with_words("U-DDDD", 42, State::Resolved);
+    let incidents = [first.clone(), later_episode.clone(), other.clone(), closed];
+    store
+        .commit(&ProcessedUpdate {
+            incidents: &incidents,
+            ..ProcessedUpdate::empty(1, at("2026-06-10T12:00:00Z"), PatientId(41))
+        })
+        .unwrap();
+    assert_eq!(store.open_incident_count().unwrap(), 3);
+    assert_eq!(ids(store.open_incidents_of(PatientId(41)).unwrap()), ["E-AAAA", "U-BBBB"]);
+    assert_eq!(ids(store.open_incidents_of(PatientId(42)).unwrap()), ["E-CCCC"], "the resolved one is not open");
+    assert!(store.open_incidents_of(PatientId(43)).unwrap().is_empty());
+    assert!(store.incidents_to_page(at("2026-06-10T12:05:00.249Z")).unwrap().is_empty(), "not due yet");
+    assert_eq!(ids(store.incidents_to_page(at("2026-06-10T12:05:00.250Z")).unwrap()), ["E-AAAA"]);
+    assert_eq!(ids(store.incidents_to_page(at("2100-01-01T00:00:00Z")).unwrap()), ["E-AAAA", "U-BBBB"]);
+
+    // Paged again (a later deadline), acknowledged, resolved: the queries follow.
+    first.level = 1;
+    first.next_page_at = Some(at("2026-06-10T12:15:00Z"));
+    store.save_incidents(std::slice::from_ref(&first), &[]).unwrap();
+    assert!(store.incidents_to_page(at("2026-06-10T12:10:00Z")).unwrap().is_empty());
+    assert_eq!(store.open_incidents_of(PatientId(41)).unwrap()[0], first);
+    later_episode.state = State::Acknowledged;
+    later_episode.next_page_at = None;
+    store.save_incidents(std::slice::from_ref(&later_episode), &[]).unwrap();
+    assert_eq!(ids(store.incidents_to_page(at("2100-01-01T00:00:00Z")).unwrap()), ["E-AAAA"]);
+    other.state = State::Resolved;
+    store
+        .commit(&ProcessedUpdate {
+            incidents: std::slice::from_ref(&other),
+            ..ProcessedUpdate::empty(2, at("2026-06-10T13:00:00Z"), PatientId(42))
+        })
+        .unwrap();
+    assert_eq!(store.open_incident_count().unwrap(), 2);
+    assert!(store.open_incidents_of(PatientId(42)).unwrap().is_empty());
+    assert_eq!(ids(store.open_incidents().unwrap()), ["E-AAAA", "U-BBBB"]);
 }
 
 /// The check-in schedule: a new treatment's plan replaces the old one; a done check-in leaves.
@@ -507,6 +571,7 @@ fn schedule_contract(store: &dyn Store) {
 #[test]
 fn memory_store_meets_the_contract() {
     schedule_contract(&MemoryStore::new());
+    open_incidents_contract(&MemoryStore::new());
     contract(&MemoryStore::new());
     intake_contract(&MemoryStore::new());
     forget_contract(&MemoryStore::new());
@@ -518,6 +583,8 @@ fn memory_store_meets_the_contract() {
 fn sled_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     schedule_contract(&SledStore::open(dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    open_incidents_contract(&SledStore::open(dir.path()).unwrap());
     let dir = tempfile::tempdir().unwrap();
     contract(&SledStore::open(dir.path()).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -570,6 +637,7 @@ fn a_restored_sled_store_numbers_new_items_after_the_restored_ones_across_reopen
     }
     let store = SledStore::open(dir.path()).unwrap();
     store.save_incidents(&[], &[message(Lane::Routine, 1, "new")]).unwrap();
+    store.flush().unwrap();
     assert_eq!(texts(&store.outbox(Lane::Routine).unwrap()), ["restored", "new"]);
 }
 
