@@ -20,9 +20,11 @@ use tokio::sync::watch;
 const GROUP_REFUSAL: &str =
     "Hello! I look after patients one to one, so I don't answer in groups. Please write to me in a private chat.";
 
-/// Updates per flush: one flush (an fsync) is shared by this many, and no update waits for more
-/// than this many others before its replies can go out.
+/// Updates per flush: one flush (an fsync) is shared by up to this many, and no update waits for
+/// more than this many others, or for longer than [`GROUP_COMMIT_TIME`], before its replies can
+/// go out.
 const GROUP_COMMIT: usize = 64;
+const GROUP_COMMIT_TIME: Duration = Duration::from_millis(10);
 
 /// How long processed update ids are remembered. Telegram re-delivers only within a day, and
 /// may start ids afresh after a week without updates.
@@ -85,19 +87,20 @@ fn purge_old_conversations(shared: &Shared, retention: Duration, next_purge: &mu
 fn process_inbox(shared: &Shared) -> Result<usize, StoreError> {
     let inbox = shared.store.inbox()?;
     let engine = Engine::new(&shared.catalogue, &shared.settings);
-    for batch in inbox.chunks(GROUP_COMMIT) {
-        let mut started = Vec::with_capacity(batch.len());
-        for (update_id, raw) in batch {
-            started.push(Instant::now());
-            process_one(shared, &engine, *update_id, raw)?;
+    let mut started = Vec::with_capacity(GROUP_COMMIT);
+    for (i, (update_id, raw)) in inbox.iter().enumerate() {
+        started.push(Instant::now());
+        process_one(shared, &engine, *update_id, raw)?;
+        let last = i + 1 == inbox.len();
+        if last || started.len() == GROUP_COMMIT || started[0].elapsed() >= GROUP_COMMIT_TIME {
+            // Group commit: one flush for the whole group, before any of it is sent.
+            shared.store.flush()?;
+            shared.outbox_ready.notify_waiters();
+            // Each update is done when the group's flush is.
+            let durable = Instant::now();
+            let latencies: Vec<f64> = started.drain(..).map(|t| (durable - t).as_secs_f64()).collect();
+            metrics::updates_processed(&latencies);
         }
-        // Group commit: one flush for the whole batch, before any of it is sent.
-        shared.store.flush()?;
-        shared.outbox_ready.notify_waiters();
-        // Each update is done when the batch's flush is.
-        let durable = Instant::now();
-        let latencies: Vec<f64> = started.iter().map(|t| (durable - *t).as_secs_f64()).collect();
-        metrics::updates_processed(&latencies);
     }
     Ok(inbox.len())
 }
