@@ -49,6 +49,8 @@ pub enum ServeError {
     Store(#[from] crate::store::StoreError),
     #[error("a background task failed: {0}")]
     Task(String),
+    #[error("cannot start the processing thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Everything the tasks share.
@@ -141,7 +143,7 @@ pub async fn serve(
             tokio::spawn(intake::run(shared.clone(), shutdown.clone()))
         }
     };
-    let processor = tokio::spawn(processor::run(shared.clone(), shutdown.clone()));
+    let processor = processor::start(shared.clone(), shutdown.clone()).map_err(ServeError::Thread)?;
     let escalator = tokio::spawn(escalator::run(shared.clone(), shutdown.clone()));
     let check_ins = tokio::spawn(check_in_timer::run(shared.clone(), shutdown.clone()));
     let digest = tokio::spawn(digest::run(shared.clone(), shutdown.clone()));

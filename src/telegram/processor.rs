@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teloxide::types::Update;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// What the bot says in a group chat: patients are served one to one.
 const GROUP_REFUSAL: &str =
@@ -30,7 +31,27 @@ const GROUP_COMMIT_TIME: Duration = Duration::from_millis(10);
 /// may start ids afresh after a week without updates.
 const REMEMBER_PROCESSED: Duration = Duration::from_secs(8 * 24 * 3600);
 
-pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+/// Starts the processing loop on a thread of its own; the task returned ends with it. Matching
+/// is the heaviest work here, and the catalogue's regexes keep match caches (megabytes each) for
+/// every thread that matches: one thread keeps one set, where tokio's workers would each grow
+/// their own. Processing blocks on disk flushes too, which should not hold up a runtime worker.
+pub(crate) fn start(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> std::io::Result<JoinHandle<()>> {
+    let runtime = tokio::runtime::Handle::current();
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    let inner = runtime.clone();
+    std::thread::Builder::new().name("processor".into()).spawn(move || {
+        inner.block_on(process_until_shutdown(shared, shutdown));
+        let _ = done.send(());
+    })?;
+    // Ends when the loop does; fails, as a panicking task would, if the thread panicked.
+    Ok(runtime.spawn(async move {
+        if finished.await.is_err() {
+            panic!("the processing thread panicked");
+        }
+    }))
+}
+
+async fn process_until_shutdown(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut next_prune = tokio::time::Instant::now();
     let mut next_purge = tokio::time::Instant::now();
     loop {

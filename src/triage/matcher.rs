@@ -35,7 +35,7 @@ pub fn classify_with(catalogue: &Catalogue, text: &str, since_treatment: Option<
 
     let mut found: Vec<Found> = catalogue
         .any_pattern()
-        .matches(folded_text)
+        .matches(folded_text.as_bytes())
         .into_iter()
         .map(|i| &catalogue.intents()[i])
         .filter_map(|intent| first_mention(intent, folded_text, &scope))
@@ -67,10 +67,12 @@ struct Found<'c> {
 }
 
 fn first_mention<'c>(intent: &'c Intent, text: &str, scope: &Scope<'_>) -> Option<Found<'c>> {
-    let excluded: Vec<(usize, usize)> =
-        intent.exclude().map(|re| re.find_iter(text).map(|m| (m.start(), m.end())).collect()).unwrap_or_default();
+    let excluded: Vec<(usize, usize)> = intent
+        .exclude()
+        .map(|re| re.find_iter(text.as_bytes()).map(|m| (m.start(), m.end())).collect())
+        .unwrap_or_default();
     let mut first: Option<Found<'c>> = None;
-    for m in intent.pattern().find_iter(text) {
+    for m in intent.pattern().find_iter(text.as_bytes()) {
         // Scope applies to symptoms; a question or a control message is what it is.
         let mut stance = if intent.group.is_symptom() { scope.stance(m.start(), m.end()) } else { Stance::default() };
         if excluded.iter().any(|&(start, end)| start <= m.start() && m.end() <= end) {
@@ -151,8 +153,10 @@ fn decide(
             reasons.push("reading at or over the threshold".to_string());
         }
         for raise in &intent.raises {
-            let present =
-                raise.when.iter().all(|re| re.find_iter(text).any(|m| scope.stance(m.start(), m.end()).is_asserted()));
+            let present = raise
+                .when
+                .iter()
+                .all(|re| re.find_iter(text.as_bytes()).any(|m| scope.stance(m.start(), m.end()).is_asserted()));
             if present && (!raise.with_high_reading || high_reading) && raise.to > disposition {
                 disposition = raise.to;
                 reasons.push(raise.reason.clone());

@@ -36,15 +36,15 @@ pub(crate) struct Scope<'t> {
     max_before: usize,
 }
 
-fn ranges(re: Option<&regex::Regex>, text: &str) -> Vec<Range> {
-    re.map(|re| re.find_iter(text).map(|m| (m.start(), m.end())).collect()).unwrap_or_default()
+fn ranges(re: Option<&regex::bytes::Regex>, text: &str) -> Vec<Range> {
+    re.map(|re| re.find_iter(text.as_bytes()).map(|m| (m.start(), m.end())).collect()).unwrap_or_default()
 }
 
 impl<'t> Scope<'t> {
     pub(crate) fn new(lexicon: &Lexicon, text: &'t str) -> Self {
         let pseudo = ranges(lexicon.pseudo.as_ref(), text);
         // A trigger word inside a pseudo-trigger ("dont know", "no matter") is not a trigger.
-        let triggers = |re: Option<&regex::Regex>| -> Vec<Range> {
+        let triggers = |re: Option<&regex::bytes::Regex>| -> Vec<Range> {
             let mut found = ranges(re, text);
             found.retain(|t| !pseudo.iter().any(|p| p.0 <= t.0 && t.1 <= p.1));
             found

@@ -11,7 +11,7 @@ use super::{
 use crate::problem::{LineIndex, Problem};
 use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify;
-use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSetBuilder};
 use std::collections::{HashMap, HashSet};
 
 /// The shared lexicon's file name inside the intents folder.
@@ -89,7 +89,9 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
     for (i, intent) in intents.iter().enumerate() {
         by_id.entry(intent.id.clone()).or_insert(i);
     }
+    // Compiled like each intent's own regex (see `build_regex`).
     let set = RegexSetBuilder::new(intents.iter().map(|i| i.pattern.as_str()))
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(DFA_SIZE_LIMIT)
         .build();
@@ -241,8 +243,13 @@ fn pattern_list(
     build_regex(report, &list.first().cloned(), field, &joined).map(Some)
 }
 
+/// Patterns run on folded text, which is ASCII (see `normalise`), so they are compiled over bytes
+/// without Unicode: `.`, `\d`, `\s` and classes like `[^.!?]` stand for ASCII bytes rather than
+/// every Unicode character. The same matches on that text, with programs and match caches a
+/// fraction of the size (the loaded catalogue went from about 64 MB resident to a few).
 fn build_regex(report: &mut FileReport<'_>, at: &Option<Text>, field: &str, pattern: &str) -> Option<Regex> {
-    match RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT).build() {
+    match RegexBuilder::new(pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT).build()
+    {
         Ok(re) => Some(re),
         Err(e) => {
             let reason = format!("does not compile: {}", one_line(&e.to_string()));
@@ -275,7 +282,8 @@ fn checked_pattern(
         }
     };
     let prepared = prepare_pattern(&expanded);
-    match regex_syntax::Parser::new().parse(&prepared) {
+    // Parsed as it is compiled (see `build_regex`).
+    match regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&prepared) {
         Err(e) => {
             report.at(text, field, format!("bad regex {raw:?}: {}", one_line(&e.to_string())));
             return None;

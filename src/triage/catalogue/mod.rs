@@ -14,7 +14,7 @@ pub use lexicon::Lexicon;
 pub use source::{CatalogueSource, SourceFile};
 
 use crate::triage::disposition::Disposition;
-use regex::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexSet};
 use std::collections::HashMap;
 use std::time::Duration;
 
