@@ -163,8 +163,8 @@ impl Store for MemoryStore {
         Ok(self.lock().next_offset)
     }
 
-    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-        Ok(self.lock().inbox.iter().map(|(id, raw)| (*id, raw.clone())).collect())
+    fn inbox_head(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(self.lock().inbox.iter().take(limit).map(|(id, raw)| (*id, raw.clone())).collect())
     }
 
     fn was_processed(&self, update_id: i64) -> Result<bool, StoreError> {

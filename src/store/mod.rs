@@ -225,8 +225,14 @@ pub trait Store: Send + Sync {
     /// Where update intake resumes.
     fn next_offset(&self) -> Result<Option<i64>, StoreError>;
 
-    /// Received updates not processed yet, oldest first.
-    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+    /// The first `limit` received updates not processed yet, oldest first (the processor takes
+    /// them a batch at a time, so a flood of updates is not read into memory whole).
+    fn inbox_head(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    /// Every received update not processed yet, oldest first.
+    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        self.inbox_head(usize::MAX)
+    }
 
     /// Whether an update was processed already.
     fn was_processed(&self, update_id: i64) -> Result<bool, StoreError>;

@@ -541,9 +541,9 @@ impl Store for SledStore {
         Ok(Some(i64::from_be_bytes(array)))
     }
 
-    fn inbox(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    fn inbox_head(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         let mut updates = Vec::new();
-        for item in self.inbox.iter() {
+        for item in self.inbox.iter().take(limit) {
             let (key, value) = item?;
             let id = from_signed_key(&key).ok_or_else(|| StoreError::Corrupt("inbox key".into()))?;
             updates.push((id, value.to_vec()));

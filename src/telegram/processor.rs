@@ -26,6 +26,8 @@ const GROUP_REFUSAL: &str =
 /// go out.
 const GROUP_COMMIT: usize = 64;
 const GROUP_COMMIT_TIME: Duration = Duration::from_millis(10);
+/// Updates read from the inbox at a time.
+const INBOX_BATCH: usize = 4 * GROUP_COMMIT;
 
 /// How long processed update ids are remembered. Telegram re-delivers only within a day, and
 /// may start ids afresh after a week without updates.
@@ -104,26 +106,32 @@ fn purge_old_conversations(shared: &Shared, retention: Duration, next_purge: &mu
     }
 }
 
-/// Processes everything in the inbox; returns how many updates were handled.
+/// Processes everything in the inbox, a batch at a time; returns how many updates were handled.
 fn process_inbox(shared: &Shared) -> Result<usize, StoreError> {
-    let inbox = shared.store.inbox()?;
     let engine = Engine::new(&shared.catalogue, &shared.settings);
-    let mut started = Vec::with_capacity(GROUP_COMMIT);
-    for (i, (update_id, raw)) in inbox.iter().enumerate() {
-        started.push(Instant::now());
-        process_one(shared, &engine, *update_id, raw)?;
-        let last = i + 1 == inbox.len();
-        if last || started.len() == GROUP_COMMIT || started[0].elapsed() >= GROUP_COMMIT_TIME {
-            // Group commit: one flush for the whole group, before any of it is sent.
-            shared.store.flush()?;
-            shared.outbox_ready.notify_waiters();
-            // Each update is done when the group's flush is.
-            let durable = Instant::now();
-            let latencies: Vec<f64> = started.drain(..).map(|t| (durable - t).as_secs_f64()).collect();
-            metrics::updates_processed(&latencies);
+    let mut handled = 0;
+    loop {
+        let batch = shared.store.inbox_head(INBOX_BATCH)?;
+        if batch.is_empty() {
+            return Ok(handled);
         }
+        let mut started = Vec::with_capacity(GROUP_COMMIT);
+        for (i, (update_id, raw)) in batch.iter().enumerate() {
+            started.push(Instant::now());
+            process_one(shared, &engine, *update_id, raw)?;
+            let last = i + 1 == batch.len();
+            if last || started.len() == GROUP_COMMIT || started[0].elapsed() >= GROUP_COMMIT_TIME {
+                // Group commit: one flush for the whole group, before any of it is sent.
+                shared.store.flush()?;
+                shared.outbox_ready.notify_waiters();
+                // Each update is done when the group's flush is.
+                let durable = Instant::now();
+                let latencies: Vec<f64> = started.drain(..).map(|t| (durable - t).as_secs_f64()).collect();
+                metrics::updates_processed(&latencies);
+            }
+        }
+        handled += batch.len();
     }
-    Ok(inbox.len())
 }
 
 /// How the incidents an update changes stood before it, for the incident metrics.

@@ -35,7 +35,7 @@ pub fn classify_with(catalogue: &Catalogue, text: &str, since_treatment: Option<
 
     let mut found: Vec<Found> = catalogue
         .any_pattern()
-        .matches(folded_text.as_bytes())
+        .matches(folded_text)
         .into_iter()
         .map(|i| &catalogue.intents()[i])
         .filter_map(|intent| first_mention(intent, folded_text, &scope))

@@ -118,6 +118,7 @@ fn intake_contract(store: &dyn Store) {
     store.receive(&[(11, b"{\"a\":1}".to_vec()), (12, b"{}".to_vec())], 13).unwrap();
     assert_eq!(store.next_offset().unwrap(), Some(13));
     assert_eq!(store.inbox().unwrap().iter().map(|(id, _)| *id).collect::<Vec<_>>(), [11, 12]);
+    assert_eq!(store.inbox_head(1).unwrap(), [(11, b"{\"a\":1}".to_vec())], "oldest first");
 
     let patient = PatientId(5);
     let conversation = full_conversation();

@@ -2,6 +2,7 @@
 //! first one only), each with its file, line and field, so a clinician can fix them in one go.
 
 use super::file::{IntentFile, LexiconFile, Text, TriggerFile};
+use super::intent_set::IntentSet;
 use super::lexicon::{alternation, prepare_pattern, Lexicon};
 use super::source::{CatalogueSource, SourceFile};
 use super::{
@@ -11,7 +12,7 @@ use super::{
 use crate::problem::{LineIndex, Problem};
 use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify;
-use regex::bytes::{Regex, RegexBuilder, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
 
 /// The shared lexicon's file name inside the intents folder.
@@ -89,13 +90,8 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
     for (i, intent) in intents.iter().enumerate() {
         by_id.entry(intent.id.clone()).or_insert(i);
     }
-    // Compiled like each intent's own regex (see `build_regex`).
-    let set = RegexSetBuilder::new(intents.iter().map(|i| i.pattern.as_str()))
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(DFA_SIZE_LIMIT)
-        .build();
-    match set {
+    let patterns: Vec<&str> = intents.iter().map(|i| i.pattern.as_str()).collect();
+    match IntentSet::new(&patterns, REGEX_SIZE_LIMIT) {
         Ok(any_pattern) => (Some(Catalogue { intents, by_id, any_pattern, lexicon }), problems),
         Err(e) => {
             problems.push(Problem::new("intents", 1, "patterns", format!("the whole catalogue does not compile: {e}")));
@@ -108,10 +104,13 @@ fn intent_files_missing(source: &CatalogueSource) -> bool {
     !source.files.iter().any(|f| !f.path.ends_with(LEXICON_FILE))
 }
 
-/// Runs every intent's examples and counter-examples through the matcher.
+/// Runs every intent's examples and counter-examples through the matcher, each intent's on a
+/// copy of the catalogue: a copied regex has match caches of its own, freed with it, and one
+/// intent's examples fill far less of them than all of the examples together.
 pub fn check_examples(catalogue: &Catalogue) -> Vec<Problem> {
     let mut problems = Vec::new();
     for intent in catalogue.intents() {
+        let catalogue = &catalogue.clone();
         for (i, example) in intent.examples.iter().enumerate() {
             let found = classify(catalogue, example);
             if !found.asserts(&intent.id) {

@@ -6,6 +6,7 @@
 
 mod compile;
 mod file;
+mod intent_set;
 mod lexicon;
 mod source;
 
@@ -14,7 +15,8 @@ pub use lexicon::Lexicon;
 pub use source::{CatalogueSource, SourceFile};
 
 use crate::triage::disposition::Disposition;
-use regex::bytes::{Regex, RegexSet};
+use intent_set::IntentSet;
+use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -178,7 +180,7 @@ pub struct Catalogue {
     intents: Vec<Intent>,
     by_id: HashMap<String, usize>,
     /// One entry per intent, in the order of `intents`: which intents appear at all, in one pass.
-    any_pattern: RegexSet,
+    any_pattern: IntentSet,
     lexicon: Lexicon,
 }
 
@@ -227,7 +229,7 @@ impl Catalogue {
         self.by_id.get(id).map(|&i| &self.intents[i])
     }
 
-    pub(crate) fn any_pattern(&self) -> &RegexSet {
+    pub(crate) fn any_pattern(&self) -> &IntentSet {
         &self.any_pattern
     }
 
