@@ -1,6 +1,6 @@
 //! The intent matcher: free text in, [`Classification`] out. Pure: no IO, no clock.
 //!
-//! Steps: fold the text ([`FoldedText`]); one pass of the catalogue's `RegexSet` finds which
+//! Steps: fold the text ([`FoldedText`]); one pass of the catalogue's intent set finds which
 //! intents appear; each appearing intent's regex finds its mentions; NegEx-style scope marks
 //! each mention asserted, negated or hypothetical; message-level rules (raise patterns,
 //! blood-pressure and pulse readings, time since treatment) set each intent's disposition; the
