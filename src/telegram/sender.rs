@@ -52,11 +52,9 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
     let limiter = Arc::new(RateLimiter::direct(Quota::per_second(rate)));
     let mut head = Head::default();
     let mut flight = Flight::default();
-    let mut last_sent: HashMap<i64, Instant> = HashMap::new();
+    let mut pacing = Pacing::default();
     let mut sends = JoinSet::new();
     let mut marking: Option<(Vec<OutboxKey>, JoinHandle<()>)> = None;
-    let mut paused_until: Option<Instant> = None;
-    let mut backoff = Duration::from_millis(200);
     let mut woken = Box::pin(shared.outbox_ready.notified());
     // The head must be read again: at the start, when woken, after marking, after a pause.
     let mut stale = true;
@@ -72,7 +70,7 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
         }
         let now = Instant::now();
         let mut wait = IDLE;
-        match paused_until.filter(|until| *until > now) {
+        match pacing.paused_until.filter(|until| *until > now) {
             _ if stopping => {}
             Some(until) => wait = until - now,
             None => {
@@ -90,7 +88,7 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
                     stale = false;
                 }
                 let room = MAX_IN_FLIGHT - sends.len();
-                let (ready, next_ready) = next_sends(&head.items, &flight, &last_sent, per_chat, room);
+                let (ready, next_ready) = next_sends(&head.items, &flight, &pacing.last_sent, per_chat, room);
                 wait = next_ready.unwrap_or(IDLE);
                 for (key, item) in ready {
                     let chat = chat_of(&item);
@@ -116,34 +114,8 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
                         // A send that panicked is tried again, like one that failed.
                         Err(e) => (e.id(), Outcome::Failed),
                     };
-                    let Some((key, chat)) = flight.end(id) else { continue };
-                    match outcome {
-                        Outcome::Sent => {
-                            shared.health.telegram_ok();
-                            if let Some(chat) = chat {
-                                last_sent.insert(chat, Instant::now());
-                            }
-                            flight.accepted.push(key);
-                            backoff = Duration::from_millis(200);
-                        }
-                        Outcome::Drop { reason, answered } => {
-                            if answered {
-                                shared.health.telegram_ok();
-                            }
-                            tracing::warn!(?lane, reason, "message dropped: Telegram will never accept it");
-                            flight.accepted.push(key);
-                        }
-                        Outcome::RetryAfter(after) => {
-                            tracing::warn!(?lane, retry_in = ?after, "rate limited by Telegram; will retry");
-                            flight.retry(key);
-                            paused_until = paused_until.max(Some(Instant::now() + after));
-                        }
-                        Outcome::Failed => {
-                            tracing::warn!(?lane, retry_in = ?backoff, "send failed; will retry");
-                            flight.retry(key);
-                            paused_until = paused_until.max(Some(Instant::now() + backoff));
-                            backoff = (backoff * 2).min(MAX_BACKOFF);
-                        }
+                    if let Some((key, chat)) = flight.end(id) {
+                        pacing.settle(&shared, lane, &mut flight, key, chat, outcome);
                     }
                 }
             }
@@ -164,6 +136,68 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Lane, mut shutdown: watch::Re
         }
     }
 }
+
+/// When a lane may send: the last send to each chat, and a pause after a failure or a 429.
+struct Pacing {
+    last_sent: HashMap<i64, Instant>,
+    paused_until: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing { last_sent: HashMap::new(), paused_until: None, backoff: FIRST_BACKOFF }
+    }
+}
+
+impl Pacing {
+    /// Records how a send went: accepted (or never acceptable) items wait to be marked
+    /// delivered; the others go back to the outbox, after a pause for the whole lane.
+    fn settle(
+        &mut self,
+        shared: &Shared,
+        lane: Lane,
+        flight: &mut Flight,
+        key: OutboxKey,
+        chat: Option<i64>,
+        outcome: Outcome,
+    ) {
+        match outcome {
+            Outcome::Sent => {
+                shared.health.telegram_ok();
+                if let Some(chat) = chat {
+                    self.last_sent.insert(chat, Instant::now());
+                }
+                flight.accepted.push(key);
+                self.backoff = FIRST_BACKOFF;
+            }
+            Outcome::Drop { reason, answered } => {
+                if answered {
+                    shared.health.telegram_ok();
+                }
+                tracing::warn!(?lane, reason, "message dropped: Telegram will never accept it");
+                flight.accepted.push(key);
+            }
+            Outcome::RetryAfter(after) => {
+                tracing::warn!(?lane, retry_in = ?after, "rate limited by Telegram; will retry");
+                flight.retry(key);
+                self.pause(after);
+            }
+            Outcome::Failed => {
+                tracing::warn!(?lane, retry_in = ?self.backoff, "send failed; will retry");
+                flight.retry(key);
+                self.pause(self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    fn pause(&mut self, wait: Duration) {
+        self.paused_until = self.paused_until.max(Some(Instant::now() + wait));
+    }
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// How long an idle lane waits before reading its outbox again, woken or not.
 const IDLE: Duration = Duration::from_secs(1);
