@@ -293,19 +293,7 @@ mod tests {
     use crate::triage::Disposition;
 
     fn alert(episode_started: &str) -> Alert {
-        Alert {
-            disposition: Disposition::Urgent,
-            intent: "psychosis".into(),
-            intent_title: "Seeing or hearing things".into(),
-            reasons: vec![],
-            answers: vec![],
-            severity: None,
-            trend: None,
-            since_treatment: None,
-            route: None,
-            recent_messages: vec![],
-            episode_started: episode_started.parse().unwrap(),
-        }
+        Alert::sample(Disposition::Urgent, "psychosis", episode_started.parse().unwrap())
     }
 
     /// Stores what a page did and says whether it paged anyone.

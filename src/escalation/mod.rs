@@ -247,19 +247,7 @@ mod tests {
     }
 
     fn alert(disposition: Disposition, intent: &str) -> Alert {
-        Alert {
-            disposition,
-            intent: intent.into(),
-            intent_title: intent.into(),
-            reasons: vec![],
-            answers: vec![],
-            severity: None,
-            trend: None,
-            since_treatment: None,
-            route: None,
-            recent_messages: vec![],
-            episode_started: at("2026-06-10T12:00:00Z"),
-        }
+        Alert::sample(disposition, intent, at("2026-06-10T12:00:00Z"))
     }
 
     #[test]

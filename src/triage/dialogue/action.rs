@@ -46,6 +46,26 @@ pub struct Alert {
     pub episode_started: Timestamp,
 }
 
+#[cfg(test)]
+impl Alert {
+    /// An alert with only what escalation reads filled in, for tests.
+    pub(crate) fn sample(disposition: Disposition, intent: &str, episode_started: Timestamp) -> Alert {
+        Alert {
+            disposition,
+            intent: intent.into(),
+            intent_title: intent.into(),
+            reasons: vec![],
+            answers: vec![],
+            severity: None,
+            trend: None,
+            since_treatment: None,
+            route: None,
+            recent_messages: vec![],
+            episode_started,
+        }
+    }
+}
+
 impl Alert {
     /// The alert as one line for people: disposition, intent, time since treatment and route,
     /// reasons, screen answers, severity, trend and the patient's last message.
