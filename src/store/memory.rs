@@ -43,10 +43,13 @@ impl Inner {
         self.sequence
     }
 
-    fn enqueue(&mut self, item: Outgoing) -> OutboxKey {
+    /// Queues an item, hidden from readers until the next flush (as sled does).
+    fn enqueue(&mut self, unflushed: &Unflushed, item: Outgoing) {
         let key = OutboxKey { lane: item.lane() as u8, sequence: self.next_sequence() };
-        self.outbox.insert(key, item);
-        key
+        let _ = unflushed.write(&[key], || {
+            self.outbox.insert(key, item);
+            Ok::<(), std::convert::Infallible>(())
+        });
     }
 
     fn add_audit(&mut self, patient: PatientId, events: &[AuditEvent]) {
@@ -179,8 +182,9 @@ impl Store for MemoryStore {
             inner.conversations.insert(patient, record);
         }
         inner.add_audit(patient, processed.audit);
-        let written: Vec<OutboxKey> = processed.outgoing.iter().map(|item| inner.enqueue(item.clone())).collect();
-        self.unflushed.written(written);
+        for item in processed.outgoing {
+            inner.enqueue(&self.unflushed, item.clone());
+        }
         for incident in processed.incidents {
             inner.put_incident(incident);
         }
@@ -217,7 +221,7 @@ impl Store for MemoryStore {
     fn delivered(&self, key: OutboxKey) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(next) = inner.outbox.remove(&key).and_then(|item| item.next().cloned()) {
-            self.unflushed.written([inner.enqueue(next)]);
+            inner.enqueue(&self.unflushed, next);
         }
         Ok(())
     }
@@ -236,8 +240,9 @@ impl Store for MemoryStore {
         for incident in incidents {
             inner.put_incident(incident);
         }
-        let written: Vec<OutboxKey> = outgoing.iter().map(|item| inner.enqueue(item.clone())).collect();
-        self.unflushed.written(written);
+        for item in outgoing {
+            inner.enqueue(&self.unflushed, item.clone());
+        }
         Ok(())
     }
 

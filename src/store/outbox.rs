@@ -7,7 +7,7 @@
 
 use crate::triage::dialogue::Button;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A sending lane; each is drained by its own sender.
@@ -92,28 +92,42 @@ impl OutboxKey {
     }
 }
 
-/// The outbox keys written since the last flush began, which the store hides from the outbox's
-/// readers. A flush makes visible what was written before it began: the keys are taken as they
-/// stand before the flush ([`Unflushed::before_flush`]) and released once it succeeded
-/// ([`Unflushed::flushed`]); keys written meanwhile wait for the next flush.
+/// The outbox keys not yet made durable, which the store hides from the outbox's readers. A key
+/// is hidden before its write begins (so no reader sees it in between) and becomes ready once the
+/// write has completed; a flush releases the keys that were ready when it began, since it covers
+/// every write completed before it ([`Unflushed::before_flush`], then [`Unflushed::flushed`]).
+/// Keys still being written, or written meanwhile, wait for the next flush.
 #[derive(Debug, Default)]
-pub struct Unflushed(Mutex<HashSet<OutboxKey>>);
+pub struct Unflushed(Mutex<HashMap<OutboxKey, bool>>);
 
 impl Unflushed {
-    fn lock(&self) -> MutexGuard<'_, HashSet<OutboxKey>> {
-        // Each change is one insert or remove: a poisoned set is still whole.
+    fn lock(&self) -> MutexGuard<'_, HashMap<OutboxKey, bool>> {
+        // Each change is one insert or remove: a poisoned map is still whole.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Keys whose writes have completed (not before: a flush must cover them).
-    pub fn written(&self, keys: impl IntoIterator<Item = OutboxKey>) {
-        self.lock().extend(keys);
+    /// Runs `write`, which stores outbox items under `keys`, with the keys hidden from its start;
+    /// they are ready for the next flush once it succeeded, and forgotten if it failed.
+    pub fn write<T, E>(&self, keys: &[OutboxKey], write: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        self.lock().extend(keys.iter().map(|key| (*key, false)));
+        let result = write();
+        let mut unflushed = self.lock();
+        for key in keys {
+            if result.is_ok() {
+                unflushed.insert(*key, true);
+            } else {
+                unflushed.remove(key);
+            }
+        }
+        result
     }
 
+    /// The keys a flush beginning now makes durable.
     pub fn before_flush(&self) -> Vec<OutboxKey> {
-        self.lock().iter().copied().collect()
+        self.lock().iter().filter(|(_, ready)| **ready).map(|(key, _)| *key).collect()
     }
 
+    /// That flush succeeded.
     pub fn flushed(&self, keys: &[OutboxKey]) {
         let mut unflushed = self.lock();
         for key in keys {
@@ -134,10 +148,52 @@ impl Unflushed {
                 break;
             }
             let key = key?;
-            if !unflushed.contains(&key) {
+            if !unflushed.contains_key(&key) {
                 durable.push(key);
             }
         }
         Ok(durable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(sequence: u64) -> OutboxKey {
+        OutboxKey { lane: Lane::Routine as u8, sequence }
+    }
+
+    fn visible(unflushed: &Unflushed, keys: &[OutboxKey]) -> Vec<OutboxKey> {
+        unflushed.durable(keys.iter().map(|k| Ok::<_, ()>(*k)), usize::MAX).unwrap()
+    }
+
+    #[test]
+    fn an_item_is_visible_only_after_a_flush_that_began_after_its_write() {
+        let unflushed = Unflushed::default();
+        let (one, two) = (key(1), key(2));
+        unflushed
+            .write(&[one], || {
+                // Mid-write: hidden, and not covered by a flush beginning now.
+                assert!(visible(&unflushed, &[one]).is_empty());
+                assert!(unflushed.before_flush().is_empty());
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        let flush = unflushed.before_flush();
+        assert_eq!(flush, [one]);
+        unflushed.write(&[two], || Ok::<(), ()>(())).unwrap(); // written while that flush runs
+        unflushed.flushed(&flush);
+        assert_eq!(visible(&unflushed, &[one, two]), [one], "the later write waits for the next flush");
+        unflushed.flushed(&unflushed.before_flush());
+        assert_eq!(visible(&unflushed, &[one, two]), [one, two]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let unflushed = Unflushed::default();
+        assert!(unflushed.write(&[key(3)], || Err::<(), &str>("disk full")).is_err());
+        assert!(unflushed.before_flush().is_empty());
+        assert_eq!(visible(&unflushed, &[key(4)]), [key(4)]);
     }
 }

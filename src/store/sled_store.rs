@@ -343,6 +343,11 @@ fn anonymise_key(id: &[u8]) -> Vec<u8> {
     [ANONYMISE_PREFIX, id].concat()
 }
 
+/// The keys of encoded outbox items.
+fn keys_of(items: &[(OutboxKey, Vec<u8>)]) -> Vec<OutboxKey> {
+    items.iter().map(|(key, _)| *key).collect()
+}
+
 /// An incident's key in the index of open incidents: its patient, then its id.
 fn open_incident_key(patient: i64, id: &str) -> Vec<u8> {
     [PatientId(patient).key().as_slice(), id.as_bytes()].concat()
@@ -599,44 +604,46 @@ impl Store for SledStore {
         let update_key = signed_key(processed.update_id);
         let done_at = processed.at.as_second().to_be_bytes();
         let patient_key = processed.patient.key();
-        (
-            &self.conversations,
-            &self.audit,
-            &self.outbox,
-            &self.processed,
-            &self.inbox,
-            &self.incidents,
-            &self.open_incidents,
-            &self.check_ins,
-            &self.meta,
-        )
-            .transaction(|(conversations, audit, outbox, done, inbox, incident_tree, open_index, check_ins, meta)| {
-                for key in &remove_check_ins {
-                    check_ins.remove(key.as_slice())?;
-                }
-                for key in &add_check_ins {
-                    check_ins.insert(key.as_slice(), &[])?;
-                }
-                put_incidents(&incidents, incident_tree, open_index, meta)?;
-                if let Some(record) = &conversation {
-                    conversations.insert(&patient_key, record.as_slice())?;
-                }
-                for (key, value) in &events {
-                    audit.insert(key, value.as_slice())?;
-                }
-                for (key, value) in &outgoing {
-                    outbox.insert(&key.bytes(), value.as_slice())?;
-                }
-                if let Some(plan) = &forget {
-                    plan.apply(conversations, check_ins, incident_tree, meta)?;
-                }
-                done.insert(&update_key, &done_at)?;
-                inbox.remove(&update_key)?;
-                Ok(())
-            })
-            .map_err(storage_error)?;
-        self.unflushed.written(outgoing.iter().map(|(key, _)| *key));
-        Ok(())
+        self.unflushed.write(&keys_of(&outgoing), || {
+            (
+                &self.conversations,
+                &self.audit,
+                &self.outbox,
+                &self.processed,
+                &self.inbox,
+                &self.incidents,
+                &self.open_incidents,
+                &self.check_ins,
+                &self.meta,
+            )
+                .transaction(
+                    |(conversations, audit, outbox, done, inbox, incident_tree, open_index, check_ins, meta)| {
+                        for key in &remove_check_ins {
+                            check_ins.remove(key.as_slice())?;
+                        }
+                        for key in &add_check_ins {
+                            check_ins.insert(key.as_slice(), &[])?;
+                        }
+                        put_incidents(&incidents, incident_tree, open_index, meta)?;
+                        if let Some(record) = &conversation {
+                            conversations.insert(&patient_key, record.as_slice())?;
+                        }
+                        for (key, value) in &events {
+                            audit.insert(key, value.as_slice())?;
+                        }
+                        for (key, value) in &outgoing {
+                            outbox.insert(&key.bytes(), value.as_slice())?;
+                        }
+                        if let Some(plan) = &forget {
+                            plan.apply(conversations, check_ins, incident_tree, meta)?;
+                        }
+                        done.insert(&update_key, &done_at)?;
+                        inbox.remove(&update_key)?;
+                        Ok(())
+                    },
+                )
+                .map_err(storage_error)
+        })
     }
 
     fn outbox_keys(&self, lane: Lane, limit: usize) -> Result<Vec<OutboxKey>, StoreError> {
@@ -656,17 +663,17 @@ impl Store for SledStore {
         let Some(value) = self.outbox.get(key.bytes())? else { return Ok(()) };
         let delivered = decode_outgoing(&value)?;
         let next = self.encode_outgoing(delivered.next())?;
-        self.outbox
-            .transaction(|outbox| {
-                outbox.remove(&key.bytes())?;
-                for (next_key, next) in &next {
-                    outbox.insert(&next_key.bytes(), next.as_slice())?;
-                }
-                Ok(())
-            })
-            .map_err(storage_error)?;
-        self.unflushed.written(next.iter().map(|(key, _)| *key));
-        Ok(())
+        self.unflushed.write(&keys_of(&next), || {
+            self.outbox
+                .transaction(|outbox| {
+                    outbox.remove(&key.bytes())?;
+                    for (next_key, next) in &next {
+                        outbox.insert(&next_key.bytes(), next.as_slice())?;
+                    }
+                    Ok(())
+                })
+                .map_err(storage_error)
+        })
     }
 
     fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
@@ -695,17 +702,17 @@ impl Store for SledStore {
     fn save_incidents(&self, incidents: &[Incident], outgoing: &[Outgoing]) -> Result<(), StoreError> {
         let incidents = encode_incidents(incidents)?;
         let items = self.encode_outgoing(outgoing)?;
-        (&self.incidents, &self.open_incidents, &self.outbox, &self.meta)
-            .transaction(|(incident_tree, open_index, outbox, meta)| {
-                put_incidents(&incidents, incident_tree, open_index, meta)?;
-                for (key, value) in &items {
-                    outbox.insert(&key.bytes(), value.as_slice())?;
-                }
-                Ok(())
-            })
-            .map_err(storage_error)?;
-        self.unflushed.written(items.iter().map(|(key, _)| *key));
-        Ok(())
+        self.unflushed.write(&keys_of(&items), || {
+            (&self.incidents, &self.open_incidents, &self.outbox, &self.meta)
+                .transaction(|(incident_tree, open_index, outbox, meta)| {
+                    put_incidents(&incidents, incident_tree, open_index, meta)?;
+                    for (key, value) in &items {
+                        outbox.insert(&key.bytes(), value.as_slice())?;
+                    }
+                    Ok(())
+                })
+                .map_err(storage_error)
+        })
     }
 
     fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
