@@ -249,6 +249,39 @@ impl Checker<'_> {
         self.problems.push(Problem::new(self.path, line, field, reason));
     }
 
+    /// A value that may be left out or empty (which turns its feature off), else parsed; a value
+    /// that does not parse is reported with what was `expected`.
+    fn optional<T>(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let v = value?;
+        let text = v.get_ref().trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = parse(text);
+        if parsed.is_none() {
+            self.report(v, field, expected);
+        }
+        parsed
+    }
+
+    /// A whole number of 1 or more, if given.
+    fn positive(&mut self, value: Option<&Spanned<i64>>, field: &str) -> Option<u32> {
+        let v = value?;
+        match u32::try_from(*v.get_ref()) {
+            Ok(number) if number > 0 => Some(number),
+            _ => {
+                self.report(v, field, "must be a whole number, 1 or more");
+                None
+            }
+        }
+    }
+
     /// A text value: the file's if present and not empty, else the default's.
     fn text(&mut self, value: Option<&Spanned<String>>, field: &str, default: &str) -> String {
         match value {
@@ -329,26 +362,17 @@ impl Checker<'_> {
 impl Checker<'_> {
     /// The `[http]` section: the operations endpoint, off unless `listen` is set.
     fn http(&mut self, raw: &RawHttp, telegram: &TelegramSettings) -> HttpSettings {
-        let listen = raw.listen.as_ref().and_then(|v| {
-            let text = v.get_ref().trim();
-            if text.is_empty() {
-                return None;
+        let listen = self.optional(
+            raw.listen.as_ref(),
+            "http.listen",
+            "not an address like \"127.0.0.1:9090\" (empty turns it off)",
+            |text| text.parse::<std::net::SocketAddr>().ok(),
+        );
+        if let (Some(addr), Some(v), UpdateSource::Webhook(hook)) = (listen, &raw.listen, &telegram.source) {
+            if hook.listen == addr {
+                self.report(v, "http.listen", "is also telegram.webhook.listen: use another port");
             }
-            match text.parse::<std::net::SocketAddr>() {
-                Err(_) => {
-                    self.report(v, "http.listen", "not an address like \"127.0.0.1:9090\" (empty turns it off)");
-                    None
-                }
-                Ok(addr) => {
-                    if let UpdateSource::Webhook(hook) = &telegram.source {
-                        if hook.listen == addr {
-                            self.report(v, "http.listen", "is also telegram.webhook.listen: use another port");
-                        }
-                    }
-                    Some(addr)
-                }
-            }
-        });
+        }
         let telegram_stale_after =
             self.duration(raw.telegram_stale_after.as_ref(), "http.telegram_stale_after", DEFAULT_TELEGRAM_STALE_AFTER);
         if let Some(v) = &raw.telegram_stale_after {
@@ -401,13 +425,9 @@ impl Config {
         }
         let crisis_line = checker.text(raw.clinic.crisis_line.as_ref(), "clinic.crisis_line", "988");
         let data_dir = PathBuf::from(checker.text(raw.storage.data_dir.as_ref(), "storage.data_dir", "data"));
-        let retention = raw.storage.retention_days.as_ref().and_then(|days| {
-            if *days.get_ref() <= 0 {
-                checker.report(days, "storage.retention_days", "must be a whole number of days, 1 or more");
-                return None;
-            }
-            Some(Duration::from_secs(*days.get_ref() as u64 * 24 * 3600))
-        });
+        let retention = checker
+            .positive(raw.storage.retention_days.as_ref(), "storage.retention_days")
+            .map(|days| Duration::from_secs(u64::from(days) * 24 * 3600));
         let question_expiry = checker.duration(
             raw.dialogue.question_expiry.as_ref(),
             "dialogue.question_expiry",
@@ -429,16 +449,9 @@ impl Config {
             Some(v) if v.get_ref().trim() == "0s" || v.get_ref().trim() == "0" => Duration::ZERO,
             other => checker.duration(other.as_ref(), "telegram.per_chat_interval", Duration::from_secs(1)),
         };
-        let sends_per_second = match &raw.telegram.sends_per_second {
-            None => DEFAULT_SENDS_PER_SECOND,
-            Some(v) => match u32::try_from(*v.get_ref()) {
-                Ok(rate) if rate > 0 => rate,
-                _ => {
-                    checker.report(v, "telegram.sends_per_second", "must be a whole number, 1 or more");
-                    DEFAULT_SENDS_PER_SECOND
-                }
-            },
-        };
+        let sends_per_second = checker
+            .positive(raw.telegram.sends_per_second.as_ref(), "telegram.sends_per_second")
+            .unwrap_or(DEFAULT_SENDS_PER_SECOND);
         let staff_chat_id = raw.telegram.staff_chat_id.as_ref().map(|v| *v.get_ref()).filter(|id| *id != 0);
         let source = match raw.telegram.mode.as_ref().map(|m| m.get_ref().as_str()) {
             None | Some("polling") => UpdateSource::Polling,
@@ -449,17 +462,12 @@ impl Config {
                 UpdateSource::Polling
             }
         };
-        let digest_at = raw.telegram.digest_at.as_ref().and_then(|v| {
-            let text = v.get_ref().trim();
-            if text.is_empty() {
-                return None;
-            }
-            let parsed = jiff::civil::Time::strptime("%H:%M", text).ok();
-            if parsed.is_none() {
-                checker.report(v, "telegram.digest_at", "not a time like \"08:30\" (24-hour clock), or \"\" for none");
-            }
-            parsed
-        });
+        let digest_at = checker.optional(
+            raw.telegram.digest_at.as_ref(),
+            "telegram.digest_at",
+            "not a time like \"08:30\" (24-hour clock), or \"\" for none",
+            |text| jiff::civil::Time::strptime("%H:%M", text).ok(),
+        );
         let telegram =
             TelegramSettings { source, poll_timeout, per_chat_interval, sends_per_second, staff_chat_id, digest_at };
         let roster = checker.roster(raw.roster.as_ref(), &time_zone);

@@ -26,25 +26,31 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// How often the exporter's histograms are drained and freshness is looked at.
 const HOUSEKEEPING: Duration = Duration::from_secs(5);
 
-pub(crate) async fn run(shared: Arc<Shared>, listen: std::net::SocketAddr, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn run(shared: Arc<Shared>, listen: std::net::SocketAddr, shutdown: watch::Receiver<bool>) {
+    let housekeeping = tokio::spawn(housekeeping(shared.clone(), shutdown.clone()));
+    let app = Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).with_state(shared);
+    // Should it fail, the patients' service goes on without it.
+    serve(listen, app, "/healthz and /metrics", shutdown).await;
+    let _ = housekeeping.await;
+}
+
+/// Serves `app` on `listen` until shutdown; `what` names it in the logs. A failure to listen or
+/// to serve is logged, and the rest of the bot goes on.
+pub(crate) async fn serve(listen: std::net::SocketAddr, app: Router, what: &str, mut shutdown: watch::Receiver<bool>) {
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            // The patients' service goes on without it.
-            tracing::error!(%listen, error = %e, "cannot listen for /healthz and /metrics");
+            tracing::error!(%listen, error = %e, "cannot listen for {what}");
             return;
         }
     };
-    tracing::info!(%listen, "/healthz and /metrics listening");
-    let housekeeping = tokio::spawn(housekeeping(shared.clone(), shutdown.clone()));
-    let app = Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).with_state(shared);
+    tracing::info!(%listen, "{what} listening");
     let stop = async move {
         let _ = shutdown.changed().await;
     };
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-        tracing::error!(error = %e, "the /healthz and /metrics server failed");
+        tracing::error!(error = %e, "the {what} server failed");
     }
-    let _ = housekeeping.await;
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -24,23 +24,10 @@ pub(crate) async fn run(
     listen: std::net::SocketAddr,
     path: String,
     secret: String,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::error!(%listen, error = %e, "cannot listen for the webhook");
-            return;
-        }
-    };
-    tracing::info!(%listen, "webhook listening");
     let app = Router::new().route(&path, post(receive)).with_state(Arc::new(Hook { shared, secret }));
-    let stop = async move {
-        let _ = shutdown.changed().await;
-    };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-        tracing::error!(error = %e, "webhook server failed");
-    }
+    super::http::serve(listen, app, "the webhook", shutdown).await;
 }
 
 async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes) -> StatusCode {
