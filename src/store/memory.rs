@@ -128,7 +128,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError> {
+    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
         self.lock().forget_patient(patient);
         Ok(())
     }

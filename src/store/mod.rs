@@ -5,7 +5,7 @@
 //! An adapter saves a batch of steps, flushes once (group commit), and only then sends the
 //! replies: nothing is reported as done before it is safe on disk.
 //!
-//! Patient data leaves the store two ways: `/forget` ([`Store::forget_patient`], also what a
+//! Patient data leaves the store two ways: `/forget` ([`Store::forget`], also what a
 //! commit with `forget` does) and retention ([`Store::purge_conversations_older_than`]); audit
 //! events hold ids and dispositions, not patient words, and stay. A backup ([`Store::export`],
 //! [`Store::import`]) copies every record as it is stored.
@@ -68,7 +68,7 @@ pub struct ProcessedUpdate<'a> {
     /// The new conversation; `None` when the update touched none (a group chat, say).
     pub conversation: Option<&'a Conversation>,
     /// A confirmed `/forget`: after this update's other changes, the same as
-    /// [`Store::forget_patient`] (conversation and check-ins deleted, incidents anonymised).
+    /// [`Store::forget`] (conversation and check-ins deleted, incidents anonymised).
     pub forget: bool,
     pub audit: &'a [AuditEvent],
     pub outgoing: &'a [Outgoing],
@@ -186,17 +186,12 @@ pub trait Store: Send + Sync {
     /// Makes everything saved so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// The same as [`Store::forget_patient`] (kept for the adapters that call it by this name).
-    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
-        self.forget_patient(patient)
-    }
-
     /// A confirmed `/forget`, in one transaction: deletes the patient's conversation and their
     /// scheduled check-ins, and anonymises their incidents (see [`anonymise`]). An incident
     /// still open keeps the patient's chat until it is resolved, so the on-call clinician can
     /// still reach them; it is anonymised when it is saved resolved. Audit events, which hold
     /// ids and dispositions but no patient words, stay. Not durable until [`Store::flush`].
-    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError>;
+    fn forget(&self, patient: PatientId) -> Result<(), StoreError>;
 
     /// Retention: deletes every conversation whose last activity
     /// ([`record::ConversationRecord::last_activity`]) is before `before`, or which holds no

@@ -470,7 +470,7 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn forget_patient(&self, patient: PatientId) -> Result<(), StoreError> {
+    fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
         let plan = self.forget_plan(patient)?;
         (&self.conversations, &self.check_ins, &self.incidents, &self.meta)
             .transaction(|(conversations, check_ins, incidents, meta)| {

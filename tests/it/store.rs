@@ -249,7 +249,7 @@ fn forget_contract(store: &dyn Store) {
         .unwrap();
     assert_eq!(scheduled(store), [(41, 1), (42, 1), (41, 2)]);
 
-    store.forget_patient(ann).unwrap();
+    store.forget(ann).unwrap();
     store.flush().unwrap();
     assert_eq!(store.conversation(ann).unwrap(), None);
     assert_eq!(scheduled(store), [(42, 1)], "the patient's check-ins go, nobody else's");
@@ -416,7 +416,7 @@ pub(crate) fn populate(store: &dyn Store) {
     store.save(bob, &Conversation::default(), &[event("2026-06-10T09:00:00Z", "command")]).unwrap();
     let bobs = incident_with_words("U-2222", bob.0, State::Acknowledged);
     store.save_incidents(std::slice::from_ref(&bobs), &[message(Lane::Urgent, 5, "seen")]).unwrap();
-    store.forget_patient(bob).unwrap(); // leaves a mark on Bob's open incident
+    store.forget(bob).unwrap(); // leaves a mark on Bob's open incident
     store.flush().unwrap();
 }
 
