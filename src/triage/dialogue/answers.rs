@@ -208,8 +208,8 @@ pub fn treatment_report(text: &str, now: Timestamp, tz: &TimeZone) -> Option<(Ti
     Some((at, route(text)))
 }
 
-/// The furthest back a treatment time may be read: a year.
-const MAX_AGO_MINUTES: f64 = 366.0 * 24.0 * 60.0;
+/// The furthest back a treatment time may be read, typed or from a button: a year.
+pub(crate) const MAX_AGO_MINUTES: u32 = 366 * 24 * 60;
 
 /// When something happened, from "2 hours ago", "this morning", "yesterday at 3pm", "at 14:00",
 /// "last night", "just now"; interpreted in the clinic's time zone and never in the future.
@@ -220,7 +220,7 @@ pub fn when(text: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         let n = count_word(&caps[1])?;
         let minutes = n * unit_seconds(&caps[2]) as f64 / 60.0;
         // "9999999999 hours ago" is not a treatment time (and would overflow the calendar).
-        if !(0.0..=MAX_AGO_MINUTES).contains(&minutes) {
+        if !(0.0..=f64::from(MAX_AGO_MINUTES)).contains(&minutes) {
             return None;
         }
         return now.checked_sub(jiff::SignedDuration::from_mins(minutes.round() as i64)).ok();

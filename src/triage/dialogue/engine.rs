@@ -949,9 +949,6 @@ impl Turn<'_> {
     }
 }
 
-/// The furthest back a treatment-time button may point: a year.
-const MAX_BUTTON_MINUTES: u32 = 366 * 24 * 60;
-
 /// Reads button data; `now` is the time of the press (time buttons count back from it).
 fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
     let (kind, value) = data.split_once(':').unwrap_or((data, ""));
@@ -976,7 +973,7 @@ fn decode_button(data: &str, now: Timestamp) -> Option<Answer> {
         }),
         // Minutes before now; button data can be forged, so only a sane, non-negative count.
         "when" => {
-            let minutes: u32 = value.parse().ok().filter(|m| *m <= MAX_BUTTON_MINUTES)?;
+            let minutes: u32 = value.parse().ok().filter(|m| *m <= answers::MAX_AGO_MINUTES)?;
             Answer::When(now.checked_sub(jiff::SignedDuration::from_mins(i64::from(minutes))).ok()?)
         }
         _ => return None,
