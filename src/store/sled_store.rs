@@ -576,11 +576,10 @@ impl Store for SledStore {
         let mut remove_check_ins = Vec::new();
         let mut add_check_ins = Vec::new();
         if processed.schedule.is_some() || processed.check_in_done.is_some() {
-            for key in self.check_ins.scan_prefix(processed.patient.key()).keys() {
-                let key = key?;
+            for (_, key) in self.check_in_keys_of(&BTreeSet::from([processed.patient]))? {
                 let Some(c) = check_in_from_key(&key) else { continue };
                 if processed.schedule.is_some() || Some(c.check_in.number) == processed.check_in_done {
-                    remove_check_ins.push(key.to_vec());
+                    remove_check_ins.push(key);
                 }
             }
         }
