@@ -1,13 +1,18 @@
-//! Which intents a message mentions at all, in one pass over it: every intent's patterns as one
-//! lazy DFA that reports all the patterns that match (overlapping), built on the forward automaton
+//! Which intents a message may mention, in one pass over it: every intent's patterns as one lazy
+//! DFA that reports all the patterns that match (overlapping), built on the forward automaton
 //! only. `regex::RegexSet` does the same job but also builds a reverse automaton and the caches
 //! of several engines; this keeps about half of that memory for the same speed.
+//!
+//! The set only picks which intents' own regexes to run, so it may match more than they do but
+//! never less. Its patterns are loosened to that end: a bounded repeat (`(?:\w+ ){0,8}`) becomes
+//! an unbounded one, which the automaton holds once instead of once per repetition. The
+//! catalogue's automaton is about 40% smaller for it, and on the dev set no extra intent is run.
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::nfa::thompson;
+use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::pool::Pool;
-use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind, PatternSet};
+use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
@@ -29,13 +34,25 @@ impl IntentSet {
     /// Compiles prepared patterns (see `lexicon::prepare_pattern`) the way each intent's own
     /// regex is compiled: over bytes, without Unicode, since folded text is ASCII.
     pub(crate) fn new(patterns: &[&str], size_limit: usize) -> Result<IntentSet, String> {
+        let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
+        let loosened = patterns
+            .iter()
+            .map(|pattern| parser.parse(pattern).map(|hir| loosen(&hir)).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<Hir>, String>>()?;
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .nfa_size_limit(Some(size_limit))
+                    .which_captures(WhichCaptures::None),
+            )
+            .build_many_from_hir(&loosened)
+            .map_err(|e| e.to_string())?;
         let dfa = DFA::builder()
             .configure(
                 DFA::config().match_kind(MatchKind::All).cache_capacity(CACHE_CAPACITY).minimum_cache_clear_count(None),
             )
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(size_limit)))
-            .build_many(patterns)
+            .build_from_nfa(nfa)
             .map_err(|e| e.to_string())?;
         Ok(IntentSet::with_dfa(Arc::new(dfa)))
     }
@@ -54,6 +71,25 @@ impl IntentSet {
             Ok(()) => found.iter().map(|id| id.as_usize()).collect(),
             Err(_) => (0..self.dfa.pattern_len()).collect(),
         }
+    }
+}
+
+/// The same expression with every repeat of more than one (`{0,8}`, `{2,5}`) made unbounded
+/// (`*`, `+`): everything it matched still matches.
+fn loosen(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Repetition(repetition) => {
+            let sub = Box::new(loosen(&repetition.sub));
+            let (min, max) = match repetition.max {
+                Some(max) if max > 1 => (repetition.min.min(1), None),
+                bounded => (repetition.min, bounded),
+            };
+            Hir::repetition(Repetition { min, max, greedy: repetition.greedy, sub })
+        }
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(loosen).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(loosen).collect()),
+        HirKind::Capture(capture) => Hir::capture(Capture { sub: Box::new(loosen(&capture.sub)), ..capture.clone() }),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => hir.clone(),
     }
 }
 
@@ -83,7 +119,18 @@ mod tests {
     }
 
     #[test]
+    fn bounded_repeats_are_loosened_never_tightened() {
+        let set = IntentSet::new(&[r"(?-u:\b)a (?:b ){1,2}c(?-u:\b)", r"(?-u:\b)x{2,3}(?-u:\b)"], 1 << 20).unwrap();
+        assert_eq!(set.matches("a b c"), [0]);
+        assert_eq!(set.matches("a b b c"), [0]);
+        assert_eq!(set.matches("a b b b b c"), [0], "more repeats than the pattern allows: the set still reports it");
+        assert!(set.matches("a c").is_empty(), "a repeat of at least one stays at least one");
+        assert_eq!(set.matches("xx xxxxx"), [1]);
+        assert_eq!(set.matches("x"), [1], "x{{2,3}} is loosened to x+");
+    }
+
+    #[test]
     fn a_too_large_set_is_an_error() {
-        assert!(IntentSet::new(&["(?:a|b|c|d){1000}"], 1000).is_err());
+        assert!(IntentSet::new(&["(?:a|b|c|d)".repeat(1000).as_str()], 1000).is_err());
     }
 }
