@@ -7,7 +7,7 @@
 //! than half restored:
 //!
 //! ```text
-//! {"backup":1,"kind":"header","schema":3,"records":3,"program":"aftercare 0.1.0"}
+//! {"backup":1,"kind":"header","schema":4,"records":3,"program":"aftercare 0.1.0"}
 //! {"backup":1,"kind":"next_offset","record":13}
 //! {"backup":1,"kind":"conversation","key":-100,"record":{"v":"1","first_seen":"2026-06-10T10:00:00Z",...}}
 //! {"backup":1,"kind":"incident","key":"E-2345","record":{"v":"1","id":"E-2345",...}}
@@ -150,8 +150,9 @@ pub fn restore(store: &dyn Store, input: impl BufRead) -> Result<usize, BackupEr
     if header.records != items.len() {
         return Err(BackupError::Incomplete { expected: header.records, found: items.len() });
     }
-    // Records read the same in schemas 1 to 3 (2 changed only how check-ins are keyed on disk,
-    // 3 added an index of open incidents, rebuilt on import); a later schema that changes records would upgrade older ones here, item by item.
+    // Records read the same in schemas 1 to 4 (2 changed only how check-ins are keyed on disk,
+    // 3 and 4 added indexes of open incidents and of check-ins by due time, both rebuilt on
+    // import); a later schema that changes records would upgrade older ones here, item by item.
     store.import(&items)?;
     store.flush()?;
     Ok(items.len())

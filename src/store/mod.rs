@@ -22,7 +22,7 @@ pub use sled_store::SledStore;
 
 /// The schema version of the stored data this build writes and reads (kept in the sled data
 /// directory and in every backup's header).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// What an anonymised incident says instead of its summary.
 pub const FORGOTTEN_SUMMARY: &str = "[removed at the patient's request]";

@@ -47,8 +47,12 @@ pub struct SledStore {
     /// [`next_page_value`]). Written in the same transactions as the incidents, so paging and
     /// finding a patient's open incident never read the closed ones.
     open_incidents: sled::Tree,
-    /// Scheduled check-ins, by due time, patient and number.
+    /// Scheduled check-ins, by patient, number and due time: replacing or forgetting a
+    /// patient's plan reads only theirs.
     check_ins: sled::Tree,
+    /// The same check-ins by due time first (see [`Schedule`]), so the timer reads only the ones
+    /// that are due rather than every patient's every second.
+    check_ins_by_due: sled::Tree,
     /// See [`SEQUENCE_FLOOR_KEY`].
     sequence_floor: AtomicU64,
     unflushed: Unflushed,
@@ -69,6 +73,7 @@ impl SledStore {
             incidents: db.open_tree("incidents")?,
             open_incidents: db.open_tree("open_incidents")?,
             check_ins: db.open_tree("check_ins")?,
+            check_ins_by_due: db.open_tree("check_ins_by_due")?,
             sequence_floor: AtomicU64::new(0),
             unflushed: Unflushed::default(),
             db,
@@ -83,7 +88,7 @@ impl SledStore {
 
     /// Every tree, `meta` first: the one list that backups, restores and emptiness checks share,
     /// so a new tree cannot be left out of one of them.
-    fn all_trees(&self) -> [&sled::Tree; 9] {
+    fn all_trees(&self) -> [&sled::Tree; 10] {
         [
             &self.meta,
             &self.conversations,
@@ -94,6 +99,7 @@ impl SledStore {
             &self.incidents,
             &self.open_incidents,
             &self.check_ins,
+            &self.check_ins_by_due,
         ]
     }
 
@@ -153,12 +159,8 @@ impl SledStore {
         let mut rekeyed = Vec::new();
         for item in self.check_ins.iter().keys() {
             let old = item?;
-            let parsed = (|| {
-                let due_at = Timestamp::from_second(from_signed_key(old.get(..8)?)?).ok()?;
-                let patient = PatientId::from_key(old.get(8..16)?)?;
-                let number = u32::from_be_bytes(old.get(16..20)?.try_into().ok()?);
-                Some(check_in_key(patient, &DueCheckIn { number, due_at }))
-            })();
+            // Schema 1's keys had the shape of today's by-due index.
+            let parsed = check_in_from_due_key(&old).map(|c| check_in_key(c.patient, &c.check_in));
             let new = parsed.ok_or_else(|| StoreError::Corrupt("check-in key (schema 1)".into()))?;
             rekeyed.push((old, new));
         }
@@ -194,6 +196,24 @@ impl SledStore {
                     index.insert(key.as_slice(), value)?;
                 }
                 meta.insert(SCHEMA_KEY, &3u32.to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(storage_error)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Schema 4 added the index of check-ins by due time: built from the schedule, in one
+    /// transaction with the new schema mark.
+    fn upgrade_check_ins_by_due_from_3(&self) -> Result<(), StoreError> {
+        let keys = self.check_ins.iter().keys().collect::<Result<Vec<_>, _>>()?;
+        (&self.check_ins, &self.check_ins_by_due, &self.meta)
+            .transaction(|(by_patient, by_due, meta)| {
+                let schedule = Schedule { by_patient, by_due };
+                for key in &keys {
+                    schedule.insert(key)?;
+                }
+                meta.insert(SCHEMA_KEY, &4u32.to_be_bytes())?;
                 Ok(())
             })
             .map_err(storage_error)?;
@@ -244,6 +264,9 @@ impl SledStore {
                 }
                 if found < 3 {
                     self.upgrade_open_incidents_from_2()?;
+                }
+                if found < 4 {
+                    self.upgrade_check_ins_by_due_from_3()?;
                 }
                 Ok(())
             }
@@ -296,6 +319,46 @@ fn storage_error(e: TransactionError<StoreError>) -> StoreError {
     }
 }
 
+/// A check-in's key in the by-due index: its key (`check_in_key`: patient, number, due time)
+/// with the due time moved to the front.
+fn by_due_key(key: &[u8]) -> Result<[u8; 20], StoreError> {
+    let corrupt = || StoreError::Corrupt("check-in key".into());
+    let check_in = check_in_from_key(key).ok_or_else(corrupt)?;
+    let mut by_due = [0u8; 20];
+    by_due[..8].copy_from_slice(&signed_key(check_in.check_in.due_at.as_second()));
+    by_due[8..].copy_from_slice(key.get(..12).ok_or_else(corrupt)?);
+    Ok(by_due)
+}
+
+/// Reads a key of the by-due index (see [`by_due_key`]).
+fn check_in_from_due_key(key: &[u8]) -> Option<ScheduledCheckIn> {
+    let (due_at, rest) = (key.get(..8)?, key.get(8..20)?);
+    check_in_from_key(&[rest, due_at].concat())
+}
+
+/// The check-in schedule inside a transaction: each check-in is written to, and removed from,
+/// both of its orders together.
+struct Schedule<'t> {
+    by_patient: &'t TransactionalTree,
+    by_due: &'t TransactionalTree,
+}
+
+impl Schedule<'_> {
+    fn insert(&self, key: &[u8]) -> TxResult<()> {
+        let by_due = by_due_key(key).map_err(ConflictableTransactionError::Abort)?;
+        self.by_patient.insert(key, &[])?;
+        self.by_due.insert(&by_due, &[])?;
+        Ok(())
+    }
+
+    fn remove(&self, key: &[u8]) -> TxResult<()> {
+        let by_due = by_due_key(key).map_err(ConflictableTransactionError::Abort)?;
+        self.by_patient.remove(key)?;
+        self.by_due.remove(&by_due)?;
+        Ok(())
+    }
+}
+
 /// The patient's records that `/forget` touches, found before the transaction.
 struct ForgetPlan {
     patient: PatientId,
@@ -310,13 +373,13 @@ impl ForgetPlan {
     fn apply(
         &self,
         conversations: &TransactionalTree,
-        check_ins: &TransactionalTree,
+        schedule: &Schedule<'_>,
         incidents: &TransactionalTree,
         meta: &TransactionalTree,
     ) -> TxResult<()> {
         conversations.remove(&self.patient.key())?;
         for key in &self.check_ins {
-            check_ins.remove(key.as_slice())?;
+            schedule.remove(key)?;
         }
         for id in &self.incidents {
             let Some(value) = incidents.get(id)? else { continue };
@@ -472,9 +535,9 @@ impl Store for SledStore {
 
     fn forget(&self, patient: PatientId) -> Result<(), StoreError> {
         let plan = self.forget_plan(patient)?;
-        (&self.conversations, &self.check_ins, &self.incidents, &self.meta)
-            .transaction(|(conversations, check_ins, incidents, meta)| {
-                plan.apply(conversations, check_ins, incidents, meta)
+        (&self.conversations, &self.check_ins, &self.check_ins_by_due, &self.incidents, &self.meta)
+            .transaction(|(conversations, by_patient, by_due, incidents, meta)| {
+                plan.apply(conversations, &Schedule { by_patient, by_due }, incidents, meta)
             })
             .map_err(storage_error)
     }
@@ -493,8 +556,9 @@ impl Store for SledStore {
             return Ok(0);
         }
         let check_in_keys = self.check_in_keys_of(&old.iter().map(|(patient, _)| *patient).collect())?;
-        (&self.conversations, &self.check_ins)
-            .transaction(|(conversations, check_ins)| {
+        (&self.conversations, &self.check_ins, &self.check_ins_by_due)
+            .transaction(|(conversations, by_patient, by_due)| {
+                let schedule = Schedule { by_patient, by_due };
                 let mut purged = 0;
                 for (patient, value) in &old {
                     // Written since it was read: active again, so it stays.
@@ -503,7 +567,7 @@ impl Store for SledStore {
                     }
                     conversations.remove(&patient.key())?;
                     for (_, key) in check_in_keys.iter().filter(|(p, _)| p == patient) {
-                        check_ins.remove(key.as_slice())?;
+                        schedule.remove(key)?;
                     }
                     purged += 1;
                 }
@@ -613,15 +677,28 @@ impl Store for SledStore {
                 &self.incidents,
                 &self.open_incidents,
                 &self.check_ins,
+                &self.check_ins_by_due,
                 &self.meta,
             )
                 .transaction(
-                    |(conversations, audit, outbox, done, inbox, incident_tree, open_index, check_ins, meta)| {
+                    |(
+                        conversations,
+                        audit,
+                        outbox,
+                        done,
+                        inbox,
+                        incident_tree,
+                        open_index,
+                        by_patient,
+                        by_due,
+                        meta,
+                    )| {
+                        let schedule = Schedule { by_patient, by_due };
                         for key in &remove_check_ins {
-                            check_ins.remove(key.as_slice())?;
+                            schedule.remove(key)?;
                         }
                         for key in &add_check_ins {
-                            check_ins.insert(key.as_slice(), &[])?;
+                            schedule.insert(key)?;
                         }
                         put_incidents(&incidents, incident_tree, open_index, meta)?;
                         if let Some(record) = &conversation {
@@ -634,7 +711,7 @@ impl Store for SledStore {
                             outbox.insert(&key.bytes(), value.as_slice())?;
                         }
                         if let Some(plan) = &forget {
-                            plan.apply(conversations, check_ins, incident_tree, meta)?;
+                            plan.apply(conversations, &schedule, incident_tree, meta)?;
                         }
                         done.insert(&update_key, &done_at)?;
                         inbox.remove(&update_key)?;
@@ -715,11 +792,12 @@ impl Store for SledStore {
     }
 
     fn due_check_ins(&self, until: Timestamp) -> Result<Vec<ScheduledCheckIn>, StoreError> {
+        let mut last = [u8::MAX; 20];
+        last[..8].copy_from_slice(&signed_key(until.as_second()));
         let mut due = Vec::new();
-        for item in self.check_ins.iter().keys() {
-            due.extend(check_in_from_key(&item?).filter(|c| c.check_in.due_at <= until));
+        for key in self.check_ins_by_due.range(..=last).keys() {
+            due.push(check_in_from_due_key(&key?).ok_or_else(|| StoreError::Corrupt("check-in index key".into()))?);
         }
-        due.sort_by_key(|c| c.check_in.due_at);
         Ok(due)
     }
 
@@ -793,8 +871,9 @@ impl Store for SledStore {
         }
         // Encoded first, inserted in one transaction: a failed restore leaves the store empty.
         // In the order of `all_trees`.
-        let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 9] = Default::default();
-        let [meta, conversations, audit, inbox, processed, outbox, incidents, open_incidents, check_ins] = &mut writes;
+        let mut writes: [Vec<(Vec<u8>, Vec<u8>)>; 10] = Default::default();
+        let [meta, conversations, audit, inbox, processed, outbox, incidents, open_incidents, check_ins, check_ins_by_due] =
+            &mut writes;
         for item in items {
             match item {
                 BackupItem::NextOffset { record } => meta.push((OFFSET_KEY.to_vec(), record.to_be_bytes().to_vec())),
@@ -820,7 +899,9 @@ impl Store for SledStore {
                 }
                 BackupItem::CheckIn { key } => {
                     let check_in = DueCheckIn { number: key.number, due_at: key.due_at };
-                    check_ins.push((check_in_key(PatientId(key.patient), &check_in).to_vec(), Vec::new()));
+                    let key = check_in_key(PatientId(key.patient), &check_in);
+                    check_ins_by_due.push((by_due_key(&key)?.to_vec(), Vec::new()));
+                    check_ins.push((key.to_vec(), Vec::new()));
                 }
                 BackupItem::AnonymiseOnResolve { key } => meta.push((anonymise_key(key.as_bytes()), Vec::new())),
             }
@@ -924,6 +1005,28 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.open_incidents_of(PatientId(42)).unwrap(), std::slice::from_ref(&open));
         assert_eq!(store.incidents_to_page(created).unwrap(), [open]);
+        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+    }
+
+    #[test]
+    fn a_schema_3_directory_gets_its_index_of_check_ins_by_due_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let check_in = |number, time: &str| DueCheckIn { number, due_at: time.parse().unwrap() };
+        let (later, sooner) = (check_in(1, "2026-06-11T12:00:00Z"), check_in(2, "2026-06-10T16:00:00Z"));
+        {
+            // What a schema 3 build left: the schedule by patient, and no index.
+            let store = SledStore::open(dir.path()).unwrap();
+            store.check_ins.insert(check_in_key(PatientId(41), &later), &[]).unwrap();
+            store.check_ins.insert(check_in_key(PatientId(42), &sooner), &[]).unwrap();
+            store.check_ins_by_due.clear().unwrap();
+            store.meta.insert(SCHEMA_KEY, &3u32.to_be_bytes()).unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        let due = store.due_check_ins("2026-06-12T00:00:00Z".parse().unwrap()).unwrap();
+        let scheduled = |patient, check_in| ScheduledCheckIn { patient: PatientId(patient), check_in };
+        assert_eq!(due, [scheduled(42, sooner), scheduled(41, later)], "earliest first");
+        assert_eq!(store.due_check_ins(sooner.due_at).unwrap(), [scheduled(42, sooner)], "only the due ones");
         assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
     }
 }
