@@ -3,7 +3,7 @@
 
 use super::file::{IntentFile, LexiconFile, Text, TriggerFile};
 use super::intent_set::IntentSet;
-use super::lexicon::{alternation, prepare_pattern, Lexicon};
+use super::lexicon::{alternation, pattern_parser, prepare_pattern, Lexicon};
 use super::source::{CatalogueSource, SourceFile};
 use super::{
     Catalogue, Group, Intent, Lasting, LastingOutcome, Origin, Raise, ReadingThresholds, ScreenOutcome, ScreenQuestion,
@@ -283,8 +283,7 @@ fn checked_pattern(
         }
     };
     let prepared = prepare_pattern(&expanded);
-    // Parsed as it is compiled (see `build_regex`).
-    match regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&prepared) {
+    match pattern_parser().parse(&prepared) {
         Err(e) => {
             report.at(text, field, format!("bad regex {raw:?}: {}", one_line(&e.to_string())));
             return None;

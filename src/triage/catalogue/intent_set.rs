@@ -8,6 +8,7 @@
 //! an unbounded one, which the automaton holds once instead of once per repetition. The
 //! catalogue's automaton is about 40% smaller for it, and on the dev set no extra intent is run.
 
+use super::lexicon::pattern_parser;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::pool::Pool;
@@ -34,7 +35,7 @@ impl IntentSet {
     /// Compiles prepared patterns (see `lexicon::prepare_pattern`) the way each intent's own
     /// regex is compiled: over bytes, without Unicode, since folded text is ASCII.
     pub(crate) fn new(patterns: &[&str], size_limit: usize) -> Result<IntentSet, String> {
-        let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
+        let mut parser = pattern_parser();
         let loosened = patterns
             .iter()
             .map(|pattern| parser.parse(pattern).map(|hir| loosen(&hir)).map_err(|e| e.to_string()))

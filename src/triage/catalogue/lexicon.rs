@@ -46,6 +46,12 @@ pub(crate) fn prepare_pattern(pattern: &str) -> String {
     format!(r"(?-u:\b)(?:{body})(?-u:\b)")
 }
 
+/// A parser for prepared patterns, configured as they are compiled: over bytes, without Unicode
+/// (folded text is ASCII).
+pub(crate) fn pattern_parser() -> regex_syntax::Parser {
+    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build()
+}
+
 /// Joins several prepared patterns into one alternation.
 pub(crate) fn alternation<'a>(patterns: impl IntoIterator<Item = &'a str>) -> String {
     let parts: Vec<&str> = patterns.into_iter().collect();
