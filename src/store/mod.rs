@@ -107,8 +107,7 @@ pub struct ScheduledCheckIn {
 }
 
 /// The key of a scheduled check-in: patient first, so replacing or forgetting one patient's
-/// check-ins reads only theirs (a patient has a handful; the timer reads them all, and they are
-/// few and small).
+/// check-ins reads only theirs (the sled store also keeps them by due time, for the timer).
 fn check_in_key(patient: PatientId, check_in: &DueCheckIn) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..8].copy_from_slice(&patient.key());

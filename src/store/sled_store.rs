@@ -44,7 +44,7 @@ pub struct SledStore {
     /// Incidents by id.
     incidents: sled::Tree,
     /// The open incidents, by patient then id; each value is when its next page is due (see
-    /// [`next_page_value`]). Written in the same transactions as the incidents, so paging and
+    /// [`open_index_value`]). Written in the same transactions as the incidents, so paging and
     /// finding a patient's open incident never read the closed ones.
     open_incidents: sled::Tree,
     /// Scheduled check-ins, by patient, number and due time: replacing or forgetting a
@@ -186,8 +186,8 @@ impl SledStore {
         let mut open = Vec::new();
         for item in self.incidents.iter().values() {
             let incident = decode_incident(&item?)?;
-            if incident.is_open() {
-                open.push((open_incident_key(incident.patient, &incident.id), next_page_value(&incident)));
+            if let Some(value) = open_index_value(&incident) {
+                open.push((open_incident_key(incident.patient, &incident.id), value));
             }
         }
         (&self.open_incidents, &self.meta)
@@ -416,10 +416,11 @@ fn open_incident_key(patient: i64, id: &str) -> Vec<u8> {
     [PatientId(patient).key().as_slice(), id.as_bytes()].concat()
 }
 
-/// An open incident's value in the index: when its next page is due, in milliseconds, as
-/// bytes that sort in time order (the latest possible time when no page is due).
-fn next_page_value(incident: &Incident) -> [u8; 8] {
-    signed_key(incident.next_page_at.map_or(i64::MAX, |at| at.as_millisecond()))
+/// An incident's value in the index of open incidents; `None` once it is resolved (it leaves
+/// the index). The value is when its next page is due, in milliseconds, as bytes that sort in
+/// time order (the latest possible time when no page is due).
+fn open_index_value(incident: &Incident) -> Option<[u8; 8]> {
+    incident.is_open().then(|| signed_key(incident.next_page_at.map_or(i64::MAX, |at| at.as_millisecond())))
 }
 
 /// An incident ready to store: its key, its record, and, when it is resolved, its anonymised
@@ -442,7 +443,7 @@ fn encode_incidents(incidents: &[Incident]) -> Result<Vec<EncodedIncident>, Stor
                 record: encode(&IncidentRecord::V1(i.clone()))?,
                 anonymous: forgotten_incident(i).map(|a| encode(&IncidentRecord::V1(a))).transpose()?,
                 index_key: open_incident_key(i.patient, &i.id),
-                next_page: i.is_open().then(|| next_page_value(i)),
+                next_page: open_index_value(i),
             })
         })
         .collect()
@@ -891,9 +892,8 @@ impl Store for SledStore {
                 BackupItem::Outbox { key, record } => outbox.push((key.bytes().to_vec(), encode(record)?)),
                 BackupItem::Incident { key, record } => {
                     let IncidentRecord::V1(incident) = record;
-                    if incident.is_open() {
-                        open_incidents
-                            .push((open_incident_key(incident.patient, key), next_page_value(incident).to_vec()));
+                    if let Some(value) = open_index_value(incident) {
+                        open_incidents.push((open_incident_key(incident.patient, key), value.to_vec()));
                     }
                     incidents.push((key.as_bytes().to_vec(), encode(record)?));
                 }
