@@ -79,12 +79,14 @@ fn describe() {
 }
 
 /// Updates processed, each with its latency in seconds.
+///
+/// The latencies go in before the count, so that a scrape which sees the count sees them too.
 pub fn updates_processed(latencies: &[f64]) {
-    metrics::counter!(UPDATES_PROCESSED).increment(latencies.len() as u64);
     let histogram = metrics::histogram!(UPDATE_SECONDS);
     for seconds in latencies {
         histogram.record(*seconds);
     }
+    metrics::counter!(UPDATES_PROCESSED).increment(latencies.len() as u64);
 }
 
 /// The intent and disposition of an audit event of kind `message` (`intent=X disposition=Y`).
@@ -113,12 +115,13 @@ pub fn incident_changed(before: Option<&Incident>, after: &Incident, now: Timest
     if previous == Some(after.state) {
         return;
     }
-    metrics::counter!(INCIDENTS, "state" => after.state.as_str()).increment(1);
-    // Resolving an incident nobody had acknowledged acknowledges it too.
+    // Resolving an incident nobody had acknowledged acknowledges it too. The time goes in before
+    // the transition's count, so that a scrape which sees the count sees the time too.
     if previous == Some(State::Triggered) && after.state != State::Triggered {
         let seconds = now.duration_since(triggered_at(after)).as_secs_f64().max(0.0);
         metrics::histogram!(ACK_SECONDS).record(seconds);
     }
+    metrics::counter!(INCIDENTS, "state" => after.state.as_str()).increment(1);
 }
 
 /// When the incident was last triggered: created, or escalated to a more urgent disposition
