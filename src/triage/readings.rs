@@ -1,5 +1,6 @@
 //! Blood-pressure and pulse readings written in free text ("165/95", "bp 182 over 121",
-//! "pulse 128", "watch says 138"), for the matcher and for answers to the reading question.
+//! "pulse 128", "watch says 138"), numbers spelled out included ("two hundred over one ten",
+//! "pulse a hundred and forty"), for the matcher and for answers to the reading question.
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -33,28 +34,107 @@ impl Readings {
     }
 }
 
-static BLOOD_PRESSURE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)(\d{2,3})\s*(?:/|\\|over|on)\s*(\d{2,3})(?-u:\b)").expect("valid regex"));
+/// A number as a reading is said aloud, from 20 to 399: "ninety five", "one ten", "one oh five",
+/// "a hundred and forty", "two hundred". Longer forms come first: the leftmost alternative wins.
+const SPOKEN: &str = concat!(
+    "(?:(?:a|one|two|three) hundred(?: and)?(?: (?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?",
+    "| (?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|one|two|three|four|five|six|seven|eight|nine))?",
+    "|(?:one|two|three) (?:(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?",
+    "|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|oh (?:one|two|three|four|five|six|seven|eight|nine))",
+    "|(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)",
+);
+
+/// Two numbers, in digits or words, joined as a blood pressure is written or said. "on" joins
+/// digits only: said between words it is too often something else.
+static BLOOD_PRESSURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?-u:\b)(?:(\d{{2,3}})\s*(?:/|\\|over|on)\s*(\d{{2,3}})|(\d{{2,3}}|{SPOKEN})\s*(?:/|over)\s*(\d{{2,3}}|{SPOKEN}))(?-u:\b)"
+    ))
+    .expect("valid regex")
+});
 /// A number shortly after a pulse word, or a number followed by "bpm".
 static PULSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?-u:\b)(?:pulse|heart ?rate|hr|heart|watch|oximeter|resting)(?-u:\b)[^0-9.!?]{0,25}?(?-u:\b)(\d{2,3})(?-u:\b)|(?-u:\b)(\d{2,3}) ?(?:bpm|beats)(?-u:\b)",
-    )
+    Regex::new(&format!(
+        r"(?-u:\b)(?:pulse|heart ?rate|hr|heart|watch|oximeter|resting)(?-u:\b)[^0-9.!?]{{0,25}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)|(?-u:\b)(\d{{2,3}}|{SPOKEN}) ?(?:bpm|beats)(?-u:\b)",
+    ))
     .expect("valid regex")
+});
+/// A later number of the same reading, just after one: "72 then it jumped to 140", "90 and now
+/// its 145", "went from 88 up to 150".
+static PULSE_CHAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?: ?bpm| beats)?[^0-9.!?]{{0,25}}?(?-u:\b)(?:to|now|then|hit|reached|over|at)(?-u:\b)[^0-9.!?]{{0,12}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)"
+    ))
+    .expect("valid regex")
+});
+/// A word that every number [`SPOKEN`] matches holds: text without one (and without digits)
+/// has no reading, and the costlier searches are skipped.
+static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:hundred|oh|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?-u:\b)").expect("valid regex")
 });
 /// Units that show a number is not a pulse ("heart racing for 40 min").
 static NOT_A_RATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:min|hour|hr|sec|day|week|month|year|mg|ml|%|times|x\b)").expect("valid regex")
 });
 
+/// The value of a number in digits or in the words [`SPOKEN`] matches.
+fn number(text: &str) -> Option<u32> {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    let words: Vec<&str> = text.split([' ', '-']).filter(|w| !matches!(*w, "" | "and" | "oh")).collect();
+    let (hundreds, rest) = match words.iter().position(|w| *w == "hundred") {
+        Some(at) => (if at == 0 || words[0] == "a" { 1 } else { word_value(words[0])? }, &words[at + 1..]),
+        // "one ten", "two oh five": a leading digit word says the hundreds.
+        None => match words.split_first() {
+            Some((first, rest)) if !rest.is_empty() && word_value(first).is_some_and(|v| v < 10) => {
+                (word_value(first)?, rest)
+            }
+            _ => (0, &words[..]),
+        },
+    };
+    let below_hundred = rest.iter().try_fold(0, |sum, w| word_value(w).map(|v| sum + v))?;
+    Some(hundreds * 100 + below_hundred)
+}
+
+/// One number word below a hundred.
+fn word_value(word: &str) -> Option<u32> {
+    const UNITS: [&str; 19] = [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let word = if word == "fourty" { "forty" } else { word };
+    let unit = UNITS.iter().position(|u| *u == word).map(|i| i as u32 + 1);
+    unit.or_else(|| TENS.iter().position(|t| *t == word).map(|i| i as u32 * 10 + 20))
+}
+
 /// Finds the readings in folded (lower-case ASCII) text.
 pub fn find(text: &str) -> Readings {
     let mut readings = Readings::default();
-    if !text.bytes().any(|b| b.is_ascii_digit()) {
+    if !text.bytes().any(|b| b.is_ascii_digit()) && !NUMBER_WORD.is_match(text) {
         return readings;
     }
     for caps in BLOOD_PRESSURE.captures_iter(text) {
-        let (Ok(systolic), Ok(diastolic)) = (caps[1].parse::<u32>(), caps[2].parse::<u32>()) else {
+        let pair = |a: usize, b: usize| Some((number(caps.get(a)?.as_str())?, number(caps.get(b)?.as_str())?));
+        let Some((systolic, diastolic)) = pair(1, 2).or_else(|| pair(3, 4)) else {
             continue;
         };
         let plausible = (70..=300).contains(&systolic) && (30..=200).contains(&diastolic) && systolic > diastolic;
@@ -64,17 +144,19 @@ pub fn find(text: &str) -> Readings {
         }
     }
     for caps in PULSE.captures_iter(text) {
-        let Some(number) = caps.get(1).or_else(|| caps.get(2)) else {
+        let Some(first) = caps.get(1).or_else(|| caps.get(2)) else {
             continue;
         };
-        let inside_bp = readings.blood_pressure.iter().any(|(_, (s, e))| number.start() >= *s && number.end() <= *e);
-        if inside_bp || NOT_A_RATE.is_match(&text[number.end()..]) {
-            continue;
-        }
-        if let Ok(rate) = number.as_str().parse::<u32>() {
-            if (30..=250).contains(&rate) {
-                readings.pulse.push((rate, (number.start(), number.end())));
+        // "pulse 72 then it jumped to 140": every number of the chain is a reading.
+        let mut next = Some((first.start(), first.end()));
+        while let Some((start, end)) = next {
+            let seen = readings.blood_pressure.iter().any(|(_, (s, e))| start >= *s && end <= *e)
+                || readings.pulse.iter().any(|(_, (s, _))| *s == start);
+            let rate = number(&text[start..end]).filter(|rate| (30..=250).contains(rate));
+            if let (false, false, Some(rate)) = (seen, NOT_A_RATE.is_match(&text[end..]), rate) {
+                readings.pulse.push((rate, (start, end)));
             }
+            next = PULSE_CHAIN.captures(&text[end..]).and_then(|c| c.get(1)).map(|m| (end + m.start(), end + m.end()));
         }
     }
     readings
@@ -103,11 +185,30 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_words() {
+        assert_eq!(bp("dads blood pressure is two hundred over one ten"), vec![(200, 110)]);
+        assert_eq!(bp("bp one eighty five over ninety"), vec![(185, 90)]);
+        assert_eq!(bp("a hundred and ninety over a hundred and twenty"), vec![(190, 120)]);
+        assert_eq!(bp("it said 182 over one oh five"), vec![(182, 105)]);
+        assert_eq!(bp("one twenty over eighty-two"), vec![(120, 82)]);
+        assert_eq!(find("pulse is a hundred and forty").pulse[0].0, 140);
+        assert_eq!(find("heart rate one thirty").pulse[0].0, 130);
+        assert_eq!(find("resting heart rate ninety five").pulse[0].0, 95);
+        assert!(find("heart racing for twenty minutes").pulse.is_empty());
+        assert!(bp("one over the other").is_empty());
+        assert!(bp("pain went from eight over to seven").is_empty());
+    }
+
+    #[test]
     fn pulse_forms() {
         assert_eq!(find("pulse 128").pulse[0].0, 128);
         assert_eq!(find("heart racing, watch says 138 and im lying down").pulse[0].0, 138);
         assert_eq!(find("resting at 131 bpm").pulse[0].0, 131);
         assert!(find("heart racing for 40 min").pulse.is_empty());
         assert!(find("bp 150/95").pulse.is_empty());
+        let rates = |text: &str| find(text).pulse.iter().map(|(rate, _)| *rate).collect::<Vec<_>>();
+        assert_eq!(rates("pulse 72 then it jumped to 140"), vec![72, 140]);
+        assert_eq!(rates("heart rate was 90 and now its 145 bpm"), vec![90, 145]);
+        assert_eq!(rates("pulse 88 for 20 minutes"), vec![88]);
     }
 }
