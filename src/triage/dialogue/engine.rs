@@ -18,7 +18,7 @@ use super::settings::Settings;
 use super::state::{Conversation, Episode, Pending, Question, Queued, ScreenAnswer, Treatment, YesNo};
 use super::wording;
 use crate::triage::catalogue::{Group, Intent, LastingOutcome, ScreenOutcome};
-use crate::triage::classification::Classification;
+use crate::triage::classification::{Classification, IntentMatch};
 use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify_with;
 use crate::triage::normalise::FoldedText;
@@ -245,12 +245,22 @@ impl Turn<'_> {
         let found = classify_with(self.engine.catalogue, text, since);
         self.audit("message", format!("intent={} disposition={}", found.intent, found.disposition));
 
-        // Red flags first, in every state.
-        if let Some(top) = found.ranked().first().filter(|m| m.disposition.pages_on_call()) {
+        // Red flags first, in every state; but "I am not safe" to "Are you somewhere safe?" is the
+        // answer, whose "no" already carries the emergency and crisis numbers: only an emergency of
+        // another kind is news then.
+        let safety_no = matches!(self.c.pending.as_ref().map(|p| &p.question), Some(Question::SafeNow))
+            && answers::yes_no(text) == Some(YesNo::No);
+        let answered_by_safety_no =
+            |m: &IntentMatch| safety_no && (m.id == ids::SELF_HARM || m.disposition < Disposition::Emergency);
+        let red_flag = found.ranked().into_iter().find(|m| m.disposition.pages_on_call() && !answered_by_safety_no(m));
+        if let Some(top) = red_flag {
             let (id, disposition, reasons) = (top.id.clone(), top.disposition, top.reasons.clone());
-            self.c.pending = None;
+            let pending = self.c.pending.take();
             self.c.queue.clear();
             self.escalate(&id, disposition, &reasons);
+            if let Some(pending) = pending.filter(|_| safety_no) {
+                self.answer(pending, Answer::YesNo(YesNo::No));
+            }
             return;
         }
         if let Some((at, route)) = answers::treatment_report(text, self.now, &self.settings().time_zone) {
