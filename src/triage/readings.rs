@@ -2,7 +2,7 @@
 //! "pulse 128", "watch says 138"), numbers spelled out included ("two hundred over one ten",
 //! "pulse a hundred and forty"), for the matcher and for answers to the reading question.
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use std::sync::LazyLock;
 
 /// A blood-pressure reading in mmHg.
@@ -47,35 +47,39 @@ const SPOKEN: &str = concat!(
 /// Two numbers, in digits or words, joined as a blood pressure is written or said. "on" joins
 /// digits only: said between words it is too often something else.
 static BLOOD_PRESSURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    ascii(&format!(
         r"(?-u:\b)(?:(\d{{2,3}})\s*(?:/|\\|over|on)\s*(\d{{2,3}})|(\d{{2,3}}|{SPOKEN})\s*(?:/|over)\s*(\d{{2,3}}|{SPOKEN}))(?-u:\b)"
     ))
-    .expect("valid regex")
 });
 /// A number shortly after a pulse word, or a number followed by "bpm".
 static PULSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    ascii(&format!(
         r"(?-u:\b)(?:pulse|heart ?rate|hr|heart|watch|oximeter|resting)(?-u:\b)[^0-9.!?]{{0,25}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)|(?-u:\b)(\d{{2,3}}|{SPOKEN}) ?(?:bpm|beats)(?-u:\b)",
     ))
-    .expect("valid regex")
 });
 /// A later number of the same reading, just after one: "72 then it jumped to 140", "90 and now
 /// its 145", "went from 88 up to 150".
 static PULSE_CHAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    ascii(&format!(
         r"^(?: ?bpm| beats)?[^0-9.!?]{{0,25}}?(?-u:\b)(?:to|now|then|hit|reached|over|at)(?-u:\b)[^0-9.!?]{{0,12}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)"
     ))
-    .expect("valid regex")
 });
 /// A word that every number [`SPOKEN`] matches holds: text without one (and without digits)
 /// has no reading, and the costlier searches are skipped.
 static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:hundred|oh|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?-u:\b)").expect("valid regex")
+    ascii(
+        r"(?-u:\b)(?:hundred|oh|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?-u:\b)",
+    )
 });
 /// Units that show a number is not a pulse ("heart racing for 40 min").
-static NOT_A_RATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:min|hour|hr|sec|day|week|month|year|mg|ml|%|times|x\b)").expect("valid regex")
-});
+static NOT_A_RATE: LazyLock<Regex> =
+    LazyLock::new(|| ascii(r"^\s*(?:min|hour|hr|sec|day|week|month|year|mg|ml|%|times|x\b)"));
+
+/// Compiled over ASCII bytes: the text is folded (lower-case ASCII), and Unicode classes under
+/// a bounded repeat (`[^0-9.!?]{0,25}`) make automata hundreds of times larger.
+fn ascii(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern).unicode(false).build().expect("valid regex")
+}
 
 /// The value of a number in digits or in the words [`SPOKEN`] matches.
 fn number(text: &str) -> Option<u32> {
@@ -129,11 +133,13 @@ fn word_value(word: &str) -> Option<u32> {
 /// Finds the readings in folded (lower-case ASCII) text.
 pub fn find(text: &str) -> Readings {
     let mut readings = Readings::default();
-    if !text.bytes().any(|b| b.is_ascii_digit()) && !NUMBER_WORD.is_match(text) {
+    if !text.bytes().any(|b| b.is_ascii_digit()) && !NUMBER_WORD.is_match(text.as_bytes()) {
         return readings;
     }
-    for caps in BLOOD_PRESSURE.captures_iter(text) {
-        let pair = |a: usize, b: usize| Some((number(caps.get(a)?.as_str())?, number(caps.get(b)?.as_str())?));
+    for caps in BLOOD_PRESSURE.captures_iter(text.as_bytes()) {
+        let pair = |a: usize, b: usize| {
+            Some((number(text.get(caps.get(a)?.range())?)?, number(text.get(caps.get(b)?.range())?)?))
+        };
         let Some((systolic, diastolic)) = pair(1, 2).or_else(|| pair(3, 4)) else {
             continue;
         };
@@ -143,7 +149,7 @@ pub fn find(text: &str) -> Readings {
             readings.blood_pressure.push((BloodPressure { systolic, diastolic }, (whole.start(), whole.end())));
         }
     }
-    for caps in PULSE.captures_iter(text) {
+    for caps in PULSE.captures_iter(text.as_bytes()) {
         let Some(first) = caps.get(1).or_else(|| caps.get(2)) else {
             continue;
         };
@@ -152,11 +158,14 @@ pub fn find(text: &str) -> Readings {
         while let Some((start, end)) = next {
             let seen = readings.blood_pressure.iter().any(|(_, (s, e))| start >= *s && end <= *e)
                 || readings.pulse.iter().any(|(_, (s, _))| *s == start);
-            let rate = number(&text[start..end]).filter(|rate| (30..=250).contains(rate));
-            if let (false, false, Some(rate)) = (seen, NOT_A_RATE.is_match(&text[end..]), rate) {
+            let rate = text.get(start..end).and_then(number).filter(|rate| (30..=250).contains(rate));
+            if let (false, false, Some(rate)) = (seen, NOT_A_RATE.is_match(&text.as_bytes()[end..]), rate) {
                 readings.pulse.push((rate, (start, end)));
             }
-            next = PULSE_CHAIN.captures(&text[end..]).and_then(|c| c.get(1)).map(|m| (end + m.start(), end + m.end()));
+            next = PULSE_CHAIN
+                .captures(&text.as_bytes()[end..])
+                .and_then(|c| c.get(1))
+                .map(|m| (end + m.start(), end + m.end()));
         }
     }
     readings
