@@ -14,6 +14,7 @@ use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify;
 use regex::bytes::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The shared lexicon's file name inside the intents folder.
 pub const LEXICON_FILE: &str = "_lexicon.toml";
@@ -72,12 +73,7 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
     let empty = HashMap::new();
     let macros = lexicon_and_macros.as_ref().map(|(_, m)| m).unwrap_or(&empty);
 
-    let mut drafts = Vec::new();
-    for file in intent_files {
-        if let Some(draft) = compile_intent(file, macros, &mut problems) {
-            drafts.push(draft);
-        }
-    }
+    let drafts = compile_intents(&intent_files, macros, &mut problems);
     check_ids(&drafts, &mut problems);
 
     if intent_files_missing(source) {
@@ -100,6 +96,37 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
             (None, problems)
         }
     }
+}
+
+/// Compiles the intent files on every core (building their regexes is most of a startup), and
+/// reports their problems in file order, as one thread would have.
+fn compile_intents(files: &[&SourceFile], macros: &HashMap<String, String>, problems: &mut Vec<Problem>) -> Vec<Draft> {
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+    let mut compiled: Vec<(usize, Option<Draft>, Vec<Problem>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(index) else { break done };
+                        let mut found = Vec::new();
+                        let draft = compile_intent(file, macros, &mut found);
+                        done.push((index, draft, found));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    compiled.sort_by_key(|(index, ..)| *index);
+    let mut drafts = Vec::new();
+    for (_, draft, found) in compiled {
+        problems.extend(found);
+        drafts.extend(draft);
+    }
+    drafts
 }
 
 fn intent_files_missing(source: &CatalogueSource) -> bool {
