@@ -19,9 +19,11 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 
 /// The lazy DFA's cache: past this it is cleared and refilled, never given up on (a search that
-/// gave up would need a slower engine). The dev set's variety fills about 11 MB; with 8 MB the
-/// cache is cleared over and over and the set is hundreds of times slower.
-const CACHE_CAPACITY: usize = 16 << 20;
+/// gave up would need a slower engine). The dev set's variety fills about 14 MB; a cache much
+/// smaller than what the messages need is cleared over and over and the set becomes hundreds of
+/// times slower (at 12 MB: a hundredth of the speed), so the cap leaves room for wider
+/// vocabularies: memory is only taken as states are made.
+const CACHE_CAPACITY: usize = 24 << 20;
 
 type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>>;
 
