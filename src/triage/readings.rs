@@ -34,42 +34,56 @@ impl Readings {
     }
 }
 
+/// Number words, the one list the patterns below and [`number`] read.
+const UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+const TEENS: [&str; 10] =
+    ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"];
+const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+/// A common misspelling, read as the word it stands for.
+const FOURTY: (&str, &str) = ("fourty", "forty");
+
 /// A number as a reading is said aloud, from 20 to 399: "ninety five", "one ten", "one oh five",
 /// "a hundred and forty", "two hundred". Longer forms come first: the leftmost alternative wins.
-const SPOKEN: &str = concat!(
-    "(?:(?:a|one|two|three) hundred(?: and)?(?: (?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?",
-    "| (?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|one|two|three|four|five|six|seven|eight|nine))?",
-    "|(?:one|two|three) (?:(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?",
-    "|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|oh (?:one|two|three|four|five|six|seven|eight|nine))",
-    "|(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)",
-);
+static SPOKEN: LazyLock<String> = LazyLock::new(|| {
+    let units = UNITS.join("|");
+    let teens = TEENS.join("|");
+    let tens = format!("{}|{}", TENS.join("|"), FOURTY.0);
+    let below_hundred = format!("(?:{tens})(?:[ -](?:{units}))?");
+    format!(
+        "(?:(?:a|one|two|three) hundred(?: and)?(?: {below_hundred}| (?:{teens}|{units}))?\
+         |(?:one|two|three) (?:{below_hundred}|{teens}|oh (?:{units}))\
+         |{below_hundred})"
+    )
+});
 
 /// Two numbers, in digits or words, joined as a blood pressure is written or said. "on" joins
 /// digits only: said between words it is too often something else.
 static BLOOD_PRESSURE: LazyLock<Regex> = LazyLock::new(|| {
+    let spoken = SPOKEN.as_str();
     ascii(&format!(
-        r"(?-u:\b)(?:(\d{{2,3}})\s*(?:/|\\|over|on)\s*(\d{{2,3}})|(\d{{2,3}}|{SPOKEN})\s*(?:/|over)\s*(\d{{2,3}}|{SPOKEN}))(?-u:\b)"
+        r"(?-u:\b)(?:(\d{{2,3}})\s*(?:/|\\|over|on)\s*(\d{{2,3}})|(\d{{2,3}}|{spoken})\s*(?:/|over)\s*(\d{{2,3}}|{spoken}))(?-u:\b)"
     ))
 });
 /// A number shortly after a pulse word, or a number followed by "bpm".
 static PULSE: LazyLock<Regex> = LazyLock::new(|| {
+    let spoken = SPOKEN.as_str();
     ascii(&format!(
-        r"(?-u:\b)(?:pulse|heart ?rate|hr|heart|watch|oximeter|resting)(?-u:\b)[^0-9.!?]{{0,25}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)|(?-u:\b)(\d{{2,3}}|{SPOKEN}) ?(?:bpm|beats)(?-u:\b)",
+        r"(?-u:\b)(?:pulse|heart ?rate|hr|heart|watch|oximeter|resting)(?-u:\b)[^0-9.!?]{{0,25}}?(?-u:\b)(\d{{2,3}}|{spoken})(?-u:\b)|(?-u:\b)(\d{{2,3}}|{spoken}) ?(?:bpm|beats)(?-u:\b)",
     ))
 });
 /// A later number of the same reading, just after one: "72 then it jumped to 140", "90 and now
 /// its 145", "went from 88 up to 150".
 static PULSE_CHAIN: LazyLock<Regex> = LazyLock::new(|| {
+    let spoken = SPOKEN.as_str();
     ascii(&format!(
-        r"^(?: ?bpm| beats)?[^0-9.!?]{{0,25}}?(?-u:\b)(?:to|now|then|hit|reached|over|at)(?-u:\b)[^0-9.!?]{{0,12}}?(?-u:\b)(\d{{2,3}}|{SPOKEN})(?-u:\b)"
+        r"^(?: ?bpm| beats)?[^0-9.!?]{{0,25}}?(?-u:\b)(?:to|now|then|hit|reached|over|at)(?-u:\b)[^0-9.!?]{{0,12}}?(?-u:\b)(\d{{2,3}}|{spoken})(?-u:\b)"
     ))
 });
 /// A word that every number [`SPOKEN`] matches holds: text without one (and without digits)
 /// has no reading, and the costlier searches are skipped.
 static NUMBER_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    ascii(
-        r"(?-u:\b)(?:hundred|oh|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?-u:\b)",
-    )
+    let words = [TENS.as_slice(), TEENS.as_slice(), &[FOURTY.0, "hundred", "oh"]].concat().join("|");
+    ascii(&format!(r"(?-u:\b)(?:{words})(?-u:\b)"))
 });
 /// Units that show a number is not a pulse ("heart racing for 40 min").
 static NOT_A_RATE: LazyLock<Regex> =
@@ -103,31 +117,12 @@ fn number(text: &str) -> Option<u32> {
 
 /// One number word below a hundred.
 fn word_value(word: &str) -> Option<u32> {
-    const UNITS: [&str; 19] = [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
-    let word = if word == "fourty" { "forty" } else { word };
-    let unit = UNITS.iter().position(|u| *u == word).map(|i| i as u32 + 1);
-    unit.or_else(|| TENS.iter().position(|t| *t == word).map(|i| i as u32 * 10 + 20))
+    let word = if word == FOURTY.0 { FOURTY.1 } else { word };
+    let position = |list: &[&str]| list.iter().position(|w| *w == word).map(|i| i as u32);
+    position(&UNITS)
+        .map(|i| i + 1)
+        .or_else(|| position(&TEENS).map(|i| i + 10))
+        .or_else(|| position(&TENS).map(|i| i * 10 + 20))
 }
 
 /// Finds the readings in folded (lower-case ASCII) text.
