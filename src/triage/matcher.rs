@@ -1,7 +1,7 @@
 //! The intent matcher: free text in, [`Classification`] out. Pure: no IO, no clock.
 //!
-//! Steps: fold the text ([`FoldedText`]); one pass of the catalogue's intent set finds which
-//! intents appear; each appearing intent's regex finds its mentions; NegEx-style scope marks
+//! Steps: fold the text ([`FoldedText`]); the catalogue's intent set finds which intents may
+//! appear and where; each such intent's own pattern finds its mentions there; NegEx-style scope marks
 //! each mention asserted, negated or hypothetical; message-level rules (raise patterns,
 //! blood-pressure and pulse readings, time since treatment) set each intent's disposition; the
 //! most urgent asserted intent is the top one. A red flag that is only negated, hypothetical or
@@ -37,8 +37,7 @@ pub fn classify_with(catalogue: &Catalogue, text: &str, since_treatment: Option<
         .any_pattern()
         .matches(folded_text)
         .into_iter()
-        .map(|i| &catalogue.intents()[i])
-        .filter_map(|intent| first_mention(intent, folded_text, &scope))
+        .filter_map(|(i, places)| first_mention(&catalogue.intents()[i], folded_text, places.as_deref(), &scope))
         .collect();
     demote_symptoms_in_questions(&mut found, &scope);
     add_reading_intents(catalogue, &mut found, &readings);
@@ -66,23 +65,26 @@ struct Found<'c> {
     stance: Stance,
 }
 
-fn first_mention<'c>(intent: &'c Intent, text: &str, scope: &Scope<'_>) -> Option<Found<'c>> {
-    let excluded: Vec<(usize, usize)> = intent
-        .exclude()
-        .map(|re| re.find_iter(text.as_bytes()).map(|m| (m.start(), m.end())).collect())
-        .unwrap_or_default();
+/// `places`: where the intent set saw the intent's patterns begin, when it knows.
+fn first_mention<'c>(intent: &'c Intent, text: &str, places: Option<&[usize]>, scope: &Scope<'_>) -> Option<Found<'c>> {
+    let excluded: Vec<(usize, usize)> =
+        intent.exclude().map(|p| p.find_iter(text.as_bytes()).map(|m| (m.start, m.end)).collect()).unwrap_or_default();
     let mut first: Option<Found<'c>> = None;
-    for m in intent.pattern().find_iter(text.as_bytes()) {
+    let mentions = match places {
+        Some(places) => intent.pattern().find_iter_at(text.as_bytes(), places),
+        None => intent.pattern().find_iter(text.as_bytes()),
+    };
+    for m in mentions {
         // Scope applies to symptoms; a question or a control message is what it is.
-        let mut stance = if intent.group.is_symptom() { scope.stance(m.start(), m.end()) } else { Stance::default() };
-        if excluded.iter().any(|&(start, end)| start <= m.start() && m.end() <= end) {
+        let mut stance = if intent.group.is_symptom() { scope.stance(m.start, m.end) } else { Stance::default() };
+        if excluded.iter().any(|&(start, end)| start <= m.start && m.end <= end) {
             // Another sense of the words. A red flag is still asked about, never dropped.
             if !intent.red_flag {
                 continue;
             }
             stance.hypothetical = true;
         }
-        let found = Found { intent, start: m.start(), end: m.end(), stance };
+        let found = Found { intent, start: m.start, end: m.end, stance };
         if stance.is_asserted() {
             return Some(found);
         }
@@ -156,7 +158,7 @@ fn decide(
             let present = raise
                 .when
                 .iter()
-                .all(|re| re.find_iter(text.as_bytes()).any(|m| scope.stance(m.start(), m.end()).is_asserted()));
+                .all(|p| p.find_iter(text.as_bytes()).any(|m| scope.stance(m.start, m.end).is_asserted()));
             if present && (!raise.with_high_reading || high_reading) && raise.to > disposition {
                 disposition = raise.to;
                 reasons.push(raise.reason.clone());

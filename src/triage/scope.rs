@@ -6,7 +6,7 @@
 //! trigger inside the mention itself does not count, so a pattern may carry its own negation
 //! ("not getting enough air", "don't want to be here").
 
-use crate::triage::catalogue::Lexicon;
+use crate::triage::catalogue::{Lexicon, Pattern};
 
 /// How a mention stands in its sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,16 +36,16 @@ pub(crate) struct Scope<'t> {
     max_before: usize,
 }
 
-fn ranges(re: Option<&regex::bytes::Regex>, text: &str) -> Vec<Range> {
-    re.map(|re| re.find_iter(text.as_bytes()).map(|m| (m.start(), m.end())).collect()).unwrap_or_default()
+fn ranges(pattern: Option<&Pattern>, text: &str) -> Vec<Range> {
+    pattern.map(|p| p.find_iter(text.as_bytes()).map(|m| (m.start, m.end)).collect()).unwrap_or_default()
 }
 
 impl<'t> Scope<'t> {
     pub(crate) fn new(lexicon: &Lexicon, text: &'t str) -> Self {
         let pseudo = ranges(lexicon.pseudo.as_ref(), text);
         // A trigger word inside a pseudo-trigger ("dont know", "no matter") is not a trigger.
-        let triggers = |re: Option<&regex::bytes::Regex>| -> Vec<Range> {
-            let mut found = ranges(re, text);
+        let triggers = |pattern: Option<&Pattern>| -> Vec<Range> {
+            let mut found = ranges(pattern, text);
             found.retain(|t| !pseudo.iter().any(|p| p.0 <= t.0 && t.1 <= p.1));
             found
         };

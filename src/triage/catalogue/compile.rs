@@ -4,6 +4,7 @@
 use super::file::{IntentFile, LexiconFile, Text, TriggerFile};
 use super::intent_set::IntentSet;
 use super::lexicon::{alternation, pattern_parser, prepare_pattern, Lexicon};
+use super::pattern::Pattern;
 use super::source::{CatalogueSource, SourceFile};
 use super::{
     Catalogue, Group, Intent, Lasting, LastingOutcome, Origin, Raise, ReadingThresholds, ScreenOutcome, ScreenQuestion,
@@ -12,7 +13,6 @@ use super::{
 use crate::problem::{LineIndex, Problem};
 use crate::triage::disposition::Disposition;
 use crate::triage::matcher::classify;
-use regex::bytes::{Regex, RegexBuilder};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,12 +21,9 @@ pub const LEXICON_FILE: &str = "_lexicon.toml";
 /// How many examples and counter-examples each intent must carry.
 const MIN_EXAMPLES: usize = 8;
 const MIN_COUNTER_EXAMPLES: usize = 4;
-/// Compiled-program limits. The defaults are too small for a catalogue of hundreds of
-/// alternatives, and a lazy-DFA cache that is too small thrashes (measured: ~100x slower). Each
-/// regex's match cache grows with the variety of messages it has seen, up to this limit: 16 MB
-/// matched the dev set as fast as 64 MB, and 8 MB was about 40% slower.
-const REGEX_SIZE_LIMIT: usize = 64 << 20;
-const DFA_SIZE_LIMIT: usize = 16 << 20;
+/// The largest automaton one pattern, or the intent set, may compile to. The defaults of the
+/// `regex` crate are too small for a catalogue of hundreds of alternatives.
+const PATTERN_SIZE_LIMIT: usize = 64 << 20;
 
 /// Reports problems against one file.
 struct FileReport<'a> {
@@ -89,7 +86,7 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
         by_id.entry(intent.id.clone()).or_insert(i);
     }
     let patterns: Vec<&str> = intents.iter().map(|i| i.pattern.as_str()).collect();
-    match IntentSet::new(&patterns, REGEX_SIZE_LIMIT) {
+    match IntentSet::new(&patterns, PATTERN_SIZE_LIMIT) {
         Ok(any_pattern) => (Some(Catalogue { intents, by_id, any_pattern, lexicon }), problems),
         Err(e) => {
             problems.push(Problem::new("intents", 1, "patterns", format!("the whole catalogue does not compile: {e}")));
@@ -199,10 +196,10 @@ fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Le
         }
     }
     let before = report.problems.len();
-    let negation_before = trigger_regex(&mut report, &raw.negation, "negation", &macros, true);
-    let negation_after = trigger_regex(&mut report, &raw.negation, "negation", &macros, false);
-    let hypothetical_before = trigger_regex(&mut report, &raw.hypothetical, "hypothetical", &macros, true);
-    let hypothetical_after = trigger_regex(&mut report, &raw.hypothetical, "hypothetical", &macros, false);
+    let negation_before = trigger_pattern(&mut report, &raw.negation, "negation", &macros, true);
+    let negation_after = trigger_pattern(&mut report, &raw.negation, "negation", &macros, false);
+    let hypothetical_before = trigger_pattern(&mut report, &raw.hypothetical, "hypothetical", &macros, true);
+    let hypothetical_after = trigger_pattern(&mut report, &raw.hypothetical, "hypothetical", &macros, false);
     let pseudo_list: Vec<Text> = raw.negation.pseudo.iter().chain(&raw.hypothetical.pseudo).cloned().collect();
     let pseudo = pattern_list(&mut report, &pseudo_list, "pseudo", &macros);
     let break_words: Vec<String> = raw
@@ -213,7 +210,7 @@ fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Le
         .filter_map(|(i, t)| checked_pattern(&mut report, t, &format!("scope.breaks[{i}]"), &macros))
         .collect();
     let breaks = format!(r"[.,;:!?()\n]|\s-+\s|{}", alternation(break_words.iter().map(String::as_str)));
-    let breaks = build_regex(&mut report, &raw.scope.breaks.first().cloned(), "scope.breaks", &breaks);
+    let breaks = build_pattern(&mut report, &raw.scope.breaks.first().cloned(), "scope.breaks", &breaks);
     if raw.negation.before.is_empty() {
         report.top("negation.before", "needs at least one trigger");
     }
@@ -237,25 +234,25 @@ fn compile_lexicon(file: &SourceFile, problems: &mut Vec<Problem>) -> Option<(Le
     Some((lexicon, macros))
 }
 
-/// The regex of a trigger list's `before` or `after` phrases; `Some(None)` when the list is empty.
-fn trigger_regex(
+/// The pattern of a trigger list's `before` or `after` phrases; `Some(None)` when the list is empty.
+fn trigger_pattern(
     report: &mut FileReport<'_>,
     triggers: &TriggerFile,
     section: &str,
     macros: &HashMap<String, String>,
     before: bool,
-) -> Option<Option<Regex>> {
+) -> Option<Option<Pattern>> {
     let (list, side) = if before { (&triggers.before, "before") } else { (&triggers.after, "after") };
     pattern_list(report, list, &format!("{section}.{side}"), macros)
 }
 
-/// One regex from a list of patterns; `Some(None)` for an empty list, `None` on a problem.
+/// One pattern from a list of patterns; `Some(None)` for an empty list, `None` on a problem.
 fn pattern_list(
     report: &mut FileReport<'_>,
     list: &[Text],
     field: &str,
     macros: &HashMap<String, String>,
-) -> Option<Option<Regex>> {
+) -> Option<Option<Pattern>> {
     let prepared: Vec<String> = list
         .iter()
         .enumerate()
@@ -268,19 +265,15 @@ fn pattern_list(
         return Some(None);
     }
     let joined = alternation(prepared.iter().map(String::as_str));
-    build_regex(report, &list.first().cloned(), field, &joined).map(Some)
+    build_pattern(report, &list.first().cloned(), field, &joined).map(Some)
 }
 
-/// Patterns run on folded text, which is ASCII (see `normalise`), so they are compiled over bytes
-/// without Unicode: `.`, `\d`, `\s` and classes like `[^.!?]` stand for ASCII bytes rather than
-/// every Unicode character. The same matches on that text, with programs and match caches a
-/// fraction of the size (the loaded catalogue went from about 64 MB resident to a few).
-fn build_regex(report: &mut FileReport<'_>, at: &Option<Text>, field: &str, pattern: &str) -> Option<Regex> {
-    match RegexBuilder::new(pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT).build()
-    {
-        Ok(re) => Some(re),
+/// Compiles one prepared pattern; a problem is reported at `at` (or at the top of the file).
+fn build_pattern(report: &mut FileReport<'_>, at: &Option<Text>, field: &str, pattern: &str) -> Option<Pattern> {
+    match Pattern::new(pattern, PATTERN_SIZE_LIMIT) {
+        Ok(compiled) => Some(compiled),
         Err(e) => {
-            let reason = format!("does not compile: {}", one_line(&e.to_string()));
+            let reason = format!("does not compile: {}", one_line(&e));
             match at {
                 Some(text) => report.at(text, field, reason),
                 None => report.top(field, reason),
@@ -454,8 +447,8 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
         for (j, pattern) in raise.when.iter().enumerate() {
             let field = format!("{field}.when[{j}]");
             if let Some(p) = checked_pattern(&mut report, pattern, &field, macros) {
-                if let Some(re) = build_regex(&mut report, &Some(pattern.clone()), &field, &p) {
-                    when.push(re);
+                if let Some(compiled) = build_pattern(&mut report, &Some(pattern.clone()), &field, &p) {
+                    when.push(compiled);
                 }
             }
         }
@@ -538,7 +531,7 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
 
     let exclude = pattern_list(&mut report, &raw.exclude, "exclude", macros);
     let joined = alternation(prepared.iter().map(String::as_str));
-    let pattern = build_regex(&mut report, &raw.patterns.first().cloned(), "patterns", &joined);
+    let pattern = build_pattern(&mut report, &raw.patterns.first().cloned(), "patterns", &joined);
     let id_line = report.line(&raw.id);
     if report.problems.len() > before {
         return None;

@@ -1,19 +1,19 @@
 //! The compiled lexicon: negation and hypothetical trigger phrases, the words that end their
 //! scope, and the pattern macros, all from `intents/_lexicon.toml`.
 
-use regex::bytes::Regex;
+use super::pattern::Pattern;
 
-/// Trigger regexes and scope limits, compiled once.
+/// Trigger patterns and scope limits, compiled once.
 #[derive(Debug, Clone)]
 pub struct Lexicon {
-    pub(crate) negation_before: Regex,
-    pub(crate) negation_after: Option<Regex>,
-    pub(crate) hypothetical_before: Regex,
-    pub(crate) hypothetical_after: Option<Regex>,
+    pub(crate) negation_before: Pattern,
+    pub(crate) negation_after: Option<Pattern>,
+    pub(crate) hypothetical_before: Pattern,
+    pub(crate) hypothetical_after: Option<Pattern>,
     /// Phrases that contain a trigger word without being a trigger; triggers inside them are ignored.
-    pub(crate) pseudo: Option<Regex>,
+    pub(crate) pseudo: Option<Pattern>,
     /// Punctuation and words that end a trigger's scope.
-    pub(crate) breaks: Regex,
+    pub(crate) breaks: Pattern,
     pub(crate) max_words_after_trigger: usize,
     pub(crate) max_words_before_trigger: usize,
     /// Whole words spelled out before matching ("cnt" -> "cant").
@@ -67,8 +67,8 @@ mod tests {
     use super::*;
 
     /// Compiled as the catalogue compiles patterns.
-    fn compiled(pattern: &str) -> Regex {
-        regex::bytes::RegexBuilder::new(&prepare_pattern(pattern)).unicode(false).build().unwrap()
+    fn compiled(pattern: &str) -> Pattern {
+        Pattern::new(&prepare_pattern(pattern), 1 << 20).unwrap()
     }
 
     #[test]

@@ -8,15 +8,17 @@ mod compile;
 mod file;
 mod intent_set;
 mod lexicon;
+mod pattern;
 mod source;
+mod starts;
 
 pub use crate::problem::{Problem, Problems};
 pub use lexicon::Lexicon;
+pub use pattern::Pattern;
 pub use source::{CatalogueSource, SourceFile};
 
 use crate::triage::disposition::Disposition;
 use intent_set::IntentSet;
-use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -93,7 +95,7 @@ pub enum ScreenOutcome {
 #[derive(Debug, Clone)]
 pub struct Raise {
     /// Each must be present, not negated, in the message.
-    pub when: Vec<Regex>,
+    pub when: Vec<Pattern>,
     pub to: Disposition,
     pub reason: String,
     pub with_high_reading: bool,
@@ -141,10 +143,10 @@ pub struct Intent {
     pub advice: String,
     pub examples: Vec<String>,
     pub counter_examples: Vec<String>,
-    /// All of the intent's patterns as one regex, for finding where they matched.
-    pattern: Regex,
+    /// All of the intent's patterns as one, for finding where they matched.
+    pattern: Pattern,
     /// Where a mention does not count (see `exclude` in the intent file).
-    exclude: Option<Regex>,
+    exclude: Option<Pattern>,
     origin: Origin,
 }
 
@@ -158,7 +160,7 @@ struct Origin {
 
 impl Intent {
     /// Where the intent's patterns match in folded text.
-    pub(crate) fn pattern(&self) -> &Regex {
+    pub(crate) fn pattern(&self) -> &Pattern {
         &self.pattern
     }
 
@@ -169,7 +171,7 @@ impl Intent {
     }
 
     /// Where mentions of the intent do not count.
-    pub(crate) fn exclude(&self) -> Option<&Regex> {
+    pub(crate) fn exclude(&self) -> Option<&Pattern> {
         self.exclude.as_ref()
     }
 }
