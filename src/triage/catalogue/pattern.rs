@@ -264,6 +264,49 @@ mod tests {
             let expected: Vec<Range<usize>> = regex::bytes::Regex::new(bare).unwrap().find_iter(text.as_bytes()).map(|m| m.range()).collect();
             proptest::prop_assert_eq!(compiled.find_iter(text.as_bytes()).collect::<Vec<_>>(), expected);
         }
+
+        /// Random patterns too (words, classes, alternatives, greedy, lazy and bounded repeats,
+        /// with and without a leading `\b`) on random text: the same spans as the `regex` crate.
+        #[test]
+        fn random_patterns_agree_with_the_regex_crate(
+            source in random_pattern(),
+            bounded in proptest::bool::ANY,
+            text in "(?:(?:no|not|pain|chest|a|b|ab|x|7| |, |\\.|!){0,14})",
+        ) {
+            let prepared = if bounded { prepare_pattern(&source) } else { source.clone() };
+            let compiled = Pattern::new(&prepared, 1 << 20).unwrap();
+            let re = regex::bytes::RegexBuilder::new(&prepared).unicode(false).build().unwrap();
+            let expected: Vec<Range<usize>> = re.find_iter(text.as_bytes()).map(|m| m.range()).collect();
+            proptest::prop_assert_eq!(compiled.find_iter(text.as_bytes()).collect::<Vec<_>>(), expected, "{:?}", prepared);
+        }
+    }
+
+    /// Patterns built from the shapes catalogue patterns use.
+    fn random_pattern() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let atom = prop_oneof![
+            Just("no".to_string()),
+            Just("not".to_string()),
+            Just("pain".to_string()),
+            Just("chest".to_string()),
+            Just("a".to_string()),
+            Just("b".to_string()),
+            Just(" ".to_string()),
+            Just("\\w".to_string()),
+            Just("\\d".to_string()),
+            Just("[^.!]".to_string()),
+            Just("[.,!]".to_string()),
+            Just("\\b".to_string()),
+        ];
+        atom.prop_recursive(4, 24, 4, |inner| {
+            let repeat =
+                prop_oneof![Just("?"), Just("*"), Just("+"), Just("*?"), Just("??"), Just("{0,2}"), Just("{1,3}?")];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(|parts| parts.concat()),
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(|parts| format!("(?:{})", parts.join("|"))),
+                (inner, repeat).prop_map(|(part, repeat)| format!("(?:{part}){repeat}")),
+            ]
+        })
     }
 
     #[test]
