@@ -217,7 +217,8 @@ impl<'a> Oracle<'a> {
 
     /// A side effect and its answers for this patient, chosen so that at most one message raises
     /// an alert (a second one would append to the open incident or re-page, which this check does
-    /// not model). Tried on a copy of the conversation, so nothing is recorded.
+    /// not model) and none records a treatment time. Tried on a copy of the conversation, so
+    /// nothing is recorded.
     fn script_with_at_most_one_alert(&self, chat: i64, side_effects: &[String]) -> Vec<String> {
         let start = (chat as usize).wrapping_mul(7919) % side_effects.len();
         for offset in 0..side_effects.len() {
@@ -225,13 +226,17 @@ impl<'a> Oracle<'a> {
             let script: Vec<String> =
                 std::iter::once(first.clone()).chain(ANSWERS.iter().map(|a| a.to_string())).collect();
             let mut conversation = self.conversations.get(&chat).cloned().unwrap_or_default();
+            let treated = conversation.treatment;
             let mut alerts = 0;
             for text in &script {
                 let step = self.engine_step(&conversation, text);
                 alerts += step.actions.iter().filter(|a| matches!(a, Action::Escalate(_))).count();
                 conversation = step.conversation;
             }
-            if alerts <= 1 {
+            // A message that records another treatment time ("I had my infusion yesterday")
+            // moves the check-ins, and one may fall due during the run, depending on the time of
+            // day: the bot's timer would send it, which this replay of the engine cannot foresee.
+            if alerts <= 1 && conversation.treatment == treated {
                 return script;
             }
         }

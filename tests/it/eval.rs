@@ -28,4 +28,5 @@ fn dev_set_meets_the_targets() {
 fn holdout_sets_meet_the_targets() {
     meets_the_targets("tests/data/holdout.jsonl", 300);
     meets_the_targets("tests/data/holdout2.jsonl", 440);
+    meets_the_targets("tests/data/holdout3.jsonl", 320);
 }
