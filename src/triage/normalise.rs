@@ -12,6 +12,11 @@
 //! Folding to ASCII is also what keeps matching fast: the regex engine's lazy DFA handles word
 //! boundaries only on ASCII text, and otherwise falls back to a much slower engine.
 
+/// Whether a byte of folded text is part of a word: what `\w` and `\b` mean in patterns.
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 /// Text folded for matching, with the byte offset in the original text of every folded byte.
 #[derive(Debug, Clone)]
 pub struct FoldedText {
@@ -53,15 +58,14 @@ impl FoldedText {
         let mut origin = Vec::with_capacity(folded.origin.len() + 16);
         let mut i = 0;
         while i < bytes.len() {
-            let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-            if !is_word(bytes[i]) {
+            if !is_word_byte(bytes[i]) {
                 text.push(bytes[i] as char);
                 origin.push(folded.origin[i]);
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < bytes.len() && is_word(bytes[i]) {
+            while i < bytes.len() && is_word_byte(bytes[i]) {
                 i += 1;
             }
             let word = &folded.text[start..i];

@@ -7,6 +7,7 @@
 //! ("not getting enough air", "don't want to be here").
 
 use crate::triage::catalogue::{Lexicon, Pattern};
+use crate::triage::normalise::is_word_byte;
 
 /// How a mention stands in its sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,7 +100,7 @@ fn words(text: &str) -> usize {
     let mut count = 0;
     let mut in_word = false;
     for b in text.bytes() {
-        let is_word = b.is_ascii_alphanumeric() || b == b'_';
+        let is_word = is_word_byte(b);
         if is_word && !in_word {
             count += 1;
         }

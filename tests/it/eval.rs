@@ -1,6 +1,6 @@
 //! The matcher's figures on the labelled sets: the development set (a copy of
-//! shared/eval/dev.jsonl) and the two sets written later from the specification alone. The
-//! targets of the catalogue issue, kept as a regression guard on all three.
+//! shared/eval/dev.jsonl) and the three sets written later from the specification alone. The
+//! targets of the catalogue issue, kept as a regression guard on all four.
 
 use crate::{catalogue, repo_path};
 use aftercare::cli::eval::{evaluate, read_items};

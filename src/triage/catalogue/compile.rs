@@ -70,7 +70,7 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
     let empty = HashMap::new();
     let macros = lexicon_and_macros.as_ref().map(|(_, m)| m).unwrap_or(&empty);
 
-    let drafts = compile_intents(&intent_files, macros, &mut problems);
+    let mut drafts = compile_intents(&intent_files, macros, &mut problems);
     check_ids(&drafts, &mut problems);
 
     if intent_files_missing(source) {
@@ -79,14 +79,15 @@ pub fn compile(source: &CatalogueSource) -> (Option<Catalogue>, Vec<Problem>) {
     let Some((lexicon, _)) = lexicon_and_macros else {
         return (None, problems);
     };
-    let mut intents: Vec<Intent> = drafts.into_iter().map(|d| d.intent).collect();
-    intents.sort_by(|a, b| a.id.cmp(&b.id));
+    drafts.sort_by(|a, b| a.intent.id.cmp(&b.intent.id));
+    let any_pattern =
+        IntentSet::new(&drafts.iter().map(|d| d.pattern.as_str()).collect::<Vec<_>>(), PATTERN_SIZE_LIMIT);
+    let intents: Vec<Intent> = drafts.into_iter().map(|d| d.intent).collect();
     let mut by_id = HashMap::new();
     for (i, intent) in intents.iter().enumerate() {
         by_id.entry(intent.id.clone()).or_insert(i);
     }
-    let patterns: Vec<&str> = intents.iter().map(|i| i.pattern.as_str()).collect();
-    match IntentSet::new(&patterns, PATTERN_SIZE_LIMIT) {
+    match any_pattern {
         Ok(any_pattern) => (Some(Catalogue { intents, by_id, any_pattern, lexicon }), problems),
         Err(e) => {
             problems.push(Problem::new("intents", 1, "patterns", format!("the whole catalogue does not compile: {e}")));
@@ -361,6 +362,8 @@ fn report_toml_error(report: &mut FileReport<'_>, error: &toml::de::Error) {
 /// An intent compiled from one file, with what is needed to check it against the others.
 struct Draft {
     intent: Intent,
+    /// The intent's patterns as one prepared pattern, for the intent set.
+    pattern: String,
     path: String,
     id_line: usize,
     references: Vec<Reference>,
@@ -560,7 +563,7 @@ fn compile_intent(file: &SourceFile, macros: &HashMap<String, String>, problems:
             counter_example_lines: raw.counter_examples.iter().map(|e| report.line(e)).collect(),
         },
     };
-    Some(Draft { intent, path: file.path.clone(), id_line, references })
+    Some(Draft { intent, pattern: joined, path: file.path.clone(), id_line, references })
 }
 
 /// A key's name and its value in the file, if set.

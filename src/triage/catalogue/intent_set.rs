@@ -16,36 +16,32 @@
 //! (`(?:\w+ ){0,8}`) becomes an unbounded one, which the automaton holds once instead of once per
 //! repetition. The catalogue's automaton is about 40% smaller for it.
 
+use super::lazy_dfa::LazyDfa;
 use super::lexicon::pattern_parser;
 use super::starts::Starts;
-use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::nfa::thompson::{self, WhichCaptures};
-use regex_automata::util::pool::Pool;
+use regex_automata::hybrid::dfa::DFA;
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
 use std::fmt;
-use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
 
-/// The lazy DFA's cache: past this it is cleared and refilled, never given up on (a search that
-/// gave up would need a slower engine). Every labelled message and example (about 2,600) fill
-/// about 14 MB; memory is only taken as states are made, and a cache much smaller than what the
-/// messages need is cleared over and over, which makes the set many times slower.
+/// The lazy DFA's cache: past this it is cleared and refilled. Every labelled message and
+/// example (about 2,600) fill about 14 MB; memory is only taken as states are made, and a cache
+/// much smaller than what the messages need is cleared over and over, which makes the set many
+/// times slower.
 const CACHE_CAPACITY: usize = 24 << 20;
 
-type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>>;
-
 /// The compiled set. A copy shares the automaton and has caches of its own.
+#[derive(Clone)]
 pub struct IntentSet {
-    dfa: Arc<DFA>,
-    caches: CachePool,
+    dfa: LazyDfa,
     /// The places where a match of some pattern may begin.
     starts: Starts,
 }
 
 impl IntentSet {
     /// Compiles prepared patterns (see `lexicon::prepare_pattern`) the way each intent's own
-    /// regex is compiled: over bytes, without Unicode, since folded text is ASCII.
+    /// pattern is compiled: over bytes, without Unicode, since folded text is ASCII.
     pub(crate) fn new(patterns: &[&str], size_limit: usize) -> Result<IntentSet, String> {
         let mut parser = pattern_parser();
         let loosened = patterns
@@ -53,27 +49,9 @@ impl IntentSet {
             .map(|pattern| parser.parse(pattern).map(|hir| loosen(&hir)).map_err(|e| e.to_string()))
             .collect::<Result<Vec<Hir>, String>>()?;
         let starts = Starts::of(&loosened);
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .nfa_size_limit(Some(size_limit))
-                    .which_captures(WhichCaptures::None),
-            )
-            .build_many_from_hir(&loosened)
-            .map_err(|e| e.to_string())?;
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config().match_kind(MatchKind::All).cache_capacity(CACHE_CAPACITY).minimum_cache_clear_count(None),
-            )
-            .build_from_nfa(nfa)
-            .map_err(|e| e.to_string())?;
-        Ok(IntentSet::with_dfa(Arc::new(dfa), starts))
-    }
-
-    fn with_dfa(dfa: Arc<DFA>, starts: Starts) -> IntentSet {
-        let for_caches = Arc::clone(&dfa);
-        IntentSet { dfa, caches: Pool::new(Box::new(move || for_caches.create_cache())), starts }
+        let nfa = LazyDfa::nfa(&loosened, size_limit, WhichCaptures::None)?;
+        let dfa = LazyDfa::new(nfa, DFA::config().match_kind(MatchKind::All).cache_capacity(CACHE_CAPACITY))?;
+        Ok(IntentSet { dfa, starts })
     }
 
     /// The patterns that match somewhere in `text`, in order, each with the places (byte
@@ -81,14 +59,14 @@ impl IntentSet {
     /// with `None`: each intent's own pattern then searches the whole text, so nothing is missed.
     pub(crate) fn matches(&self, text: &str) -> Vec<(usize, Option<Vec<usize>>)> {
         let text = text.as_bytes();
-        let mut begins: Vec<Vec<usize>> = vec![Vec::new(); self.dfa.pattern_len()];
-        let mut here = PatternSet::new(self.dfa.pattern_len());
-        let mut cache = self.caches.get();
+        let (dfa, mut cache) = (self.dfa.dfa(), self.dfa.cache());
+        let mut begins: Vec<Vec<usize>> = vec![Vec::new(); dfa.pattern_len()];
+        let mut here = PatternSet::new(dfa.pattern_len());
         for at in (0..=text.len()).filter(|&at| self.starts.may_begin_at(text, at)) {
             here.clear();
             let input = Input::new(text).range(at..).anchored(Anchored::Yes);
-            if self.dfa.try_which_overlapping_matches(&mut cache, &input, &mut here).is_err() {
-                return (0..self.dfa.pattern_len()).map(|i| (i, None)).collect();
+            if dfa.try_which_overlapping_matches(&mut cache, &input, &mut here).is_err() {
+                return (0..dfa.pattern_len()).map(|i| (i, None)).collect();
             }
             for id in here.iter() {
                 begins[id.as_usize()].push(at);
@@ -117,15 +95,9 @@ fn loosen(hir: &Hir) -> Hir {
     }
 }
 
-impl Clone for IntentSet {
-    fn clone(&self) -> IntentSet {
-        IntentSet::with_dfa(Arc::clone(&self.dfa), self.starts.clone())
-    }
-}
-
 impl fmt::Debug for IntentSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntentSet").field("patterns", &self.dfa.pattern_len()).finish()
+        f.debug_struct("IntentSet").field("patterns", &self.dfa.dfa().pattern_len()).finish()
     }
 }
 
@@ -167,10 +139,12 @@ mod tests {
             include_str!("../../../tests/data/dev.jsonl"),
             include_str!("../../../tests/data/holdout.jsonl"),
             include_str!("../../../tests/data/holdout2.jsonl"),
+            include_str!("../../../tests/data/holdout3.jsonl"),
         ];
-        let messages = labelled.iter().flat_map(|set| set.lines()).filter_map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).ok()?["text"].as_str().map(str::to_string)
-        });
+        let messages = labelled
+            .iter()
+            .flat_map(|set| crate::cli::eval::read_items(set.as_bytes()).expect("a valid labelled set"))
+            .map(|item| item.text);
         let examples = catalogue.intents().iter().flat_map(|i| i.examples.iter().chain(&i.counter_examples).cloned());
         let mut checked = 0;
         for text in messages.chain(examples) {

@@ -7,6 +7,7 @@
 mod compile;
 mod file;
 mod intent_set;
+mod lazy_dfa;
 mod lexicon;
 mod pattern;
 mod source;

@@ -10,31 +10,26 @@
 //! else where one of its leading words occurs (a prefilter), else where [`Starts`] allows (a word
 //! boundary, on a byte a match can begin with). A try where nothing begins ends on its first byte.
 
+use super::lazy_dfa::{CacheMaker, LazyDfa};
 use super::lexicon::pattern_parser;
 use super::starts::Starts;
 use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::nfa::thompson::{self, pikevm::PikeVM, WhichCaptures};
-use regex_automata::util::pool::{Pool, PoolGuard};
+use regex_automata::nfa::thompson::{pikevm::PikeVM, WhichCaptures};
+use regex_automata::util::pool::PoolGuard;
 use regex_automata::util::prefilter::Prefilter;
 use regex_automata::{Anchored, Input, MatchKind, Span};
 use std::fmt;
 use std::ops::Range;
-use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
 
-/// The lazy DFA's cache: past this it is cleared and refilled, never given up on. After every
-/// labelled message and example (about 2,600) the largest pattern's cache (self-harm's) held
-/// under 1 MB and none had been cleared; all of them together about 15 MB.
+/// The lazy DFA's cache: past this it is cleared and refilled. After every labelled message and
+/// example (about 2,600) the largest pattern's cache (self-harm's) held under 1 MB and none had
+/// been cleared; all of them together about 15 MB.
 const CACHE_CAPACITY: usize = 2 << 20;
 
-type CacheMaker = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
-type CachePool = Pool<Cache, CacheMaker>;
-
 /// A compiled pattern. A copy shares the automaton and has a cache of its own.
+#[derive(Clone)]
 pub struct Pattern {
-    source: Arc<str>,
-    dfa: Arc<DFA>,
-    caches: CachePool,
+    dfa: LazyDfa,
     /// Every match begins with one of a few literal words: where one occurs is a place to try.
     prefilter: Option<Prefilter>,
     /// The places where a match may begin.
@@ -51,73 +46,32 @@ impl Pattern {
         let hir = pattern_parser().parse(prepared).map_err(|e| e.to_string())?;
         let starts = Starts::of(std::slice::from_ref(&hir));
         let prefilter = Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, &hir).filter(Prefilter::is_fast);
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .nfa_size_limit(Some(size_limit))
-                    // The whole match's span only; the lazy DFA ignores them, the fallback needs them.
-                    .which_captures(WhichCaptures::Implicit),
-            )
-            .build_from_hir(&hir)
-            .map_err(|e| e.to_string())?;
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .cache_capacity(CACHE_CAPACITY)
-                    .minimum_cache_clear_count(None)
-                    // A pattern too large for the capacity still gets the least it needs.
-                    .skip_cache_capacity_check(true),
-            )
-            .build_from_nfa(nfa.clone())
-            .map_err(|e| e.to_string())?;
+        // The whole match's span only; the lazy DFA ignores it, the fallback needs it.
+        let nfa = LazyDfa::nfa(std::slice::from_ref(&hir), size_limit, WhichCaptures::Implicit)?;
+        let config = DFA::config()
+            .match_kind(MatchKind::LeftmostFirst)
+            .cache_capacity(CACHE_CAPACITY)
+            // A pattern too large for the capacity still gets the least it needs.
+            .skip_cache_capacity_check(true);
+        let dfa = LazyDfa::new(nfa.clone(), config)?;
         let fallback = PikeVM::builder()
             .configure(PikeVM::config().match_kind(MatchKind::LeftmostFirst))
             .build_from_nfa(nfa)
             .map_err(|e| e.to_string())?;
-        Ok(Pattern::with_parts(prepared.into(), Arc::new(dfa), prefilter, starts, fallback))
-    }
-
-    fn with_parts(
-        source: Arc<str>,
-        dfa: Arc<DFA>,
-        prefilter: Option<Prefilter>,
-        starts: Starts,
-        fallback: PikeVM,
-    ) -> Pattern {
-        let for_caches = Arc::clone(&dfa);
-        Pattern {
-            source,
-            dfa,
-            caches: Pool::new(Box::new(move || for_caches.create_cache())),
-            prefilter,
-            starts,
-            fallback,
-        }
+        Ok(Pattern { dfa, prefilter, starts, fallback })
     }
 
     /// Where the pattern matches in `text`, in order, without overlaps: at each place, the
     /// leftmost match, and of the matches starting there the one the pattern prefers (its first
     /// alternative that matches, repeats as long as they go), as `regex` reports them.
     pub fn find_iter<'p, 't>(&'p self, text: &'t [u8]) -> Matches<'p, 't> {
-        Matches { pattern: self, cache: self.caches.get(), text, places: None, at: 0, last_end: None }
+        Matches { pattern: self, cache: self.dfa.cache(), text, places: None, at: 0, last_end: None }
     }
 
     /// The same matches, when they can only begin at `places` (in order): where the intent set
     /// saw a looser form of the pattern begin.
     pub(crate) fn find_iter_at<'p, 't>(&'p self, text: &'t [u8], places: &'t [usize]) -> Matches<'p, 't> {
-        Matches { pattern: self, cache: self.caches.get(), text, places: Some(places), at: 0, last_end: None }
-    }
-
-    /// Whether the pattern matches anywhere in `text`.
-    pub fn is_match(&self, text: &[u8]) -> bool {
-        self.find_iter(text).next().is_some()
-    }
-
-    /// The prepared pattern it was compiled from.
-    pub(crate) fn as_str(&self) -> &str {
-        &self.source
+        Matches { pattern: self, cache: self.dfa.cache(), text, places: Some(places), at: 0, last_end: None }
     }
 }
 
@@ -140,7 +94,7 @@ impl Iterator for Matches<'_, '_> {
         while let Some(at) = self.next_place() {
             self.at = at;
             let input = Input::new(self.text).range(at..).anchored(Anchored::Yes);
-            let found = match self.pattern.dfa.try_search_fwd(&mut self.cache, &input) {
+            let found = match self.pattern.dfa.dfa().try_search_fwd(&mut self.cache, &input) {
                 Ok(Some(end)) => at..end.offset(),
                 Ok(None) => {
                     self.at = at + 1;
@@ -191,21 +145,9 @@ impl Matches<'_, '_> {
     }
 }
 
-impl Clone for Pattern {
-    fn clone(&self) -> Pattern {
-        Pattern::with_parts(
-            Arc::clone(&self.source),
-            Arc::clone(&self.dfa),
-            self.prefilter.clone(),
-            self.starts.clone(),
-            self.fallback.clone(),
-        )
-    }
-}
-
 impl fmt::Debug for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pattern").field("source", &self.source).finish()
+        f.debug_struct("Pattern").field("nfa_states", &self.dfa.dfa().get_nfa().states().len()).finish()
     }
 }
 
@@ -356,6 +298,7 @@ mod tests {
     fn a_copy_matches_alike() {
         let p = pattern("sore (?:throat|head)");
         assert!(p.clone().find_iter(b"sore head, sore throat").eq(p.find_iter(b"sore head, sore throat")));
-        assert!(p.is_match(b"a sore throat") && !p.is_match(b"sorethroat"));
+        assert_eq!(p.find_iter(b"a sore throat").count(), 1);
+        assert_eq!(p.find_iter(b"sorethroat").count(), 0);
     }
 }

@@ -3,6 +3,7 @@
 //! places tried to those where a match can begin: at a word boundary when every match begins at
 //! one (`prepare_pattern` puts `\b` first), and on a byte some match can begin with.
 
+use crate::triage::normalise::is_word_byte;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, Look};
 
@@ -62,7 +63,7 @@ fn add_first_bytes(hir: &Hir, first_bytes: &mut [bool; 256]) -> bool {
 
 /// Whether an ASCII word boundary (`(?-u:\b)`) is at byte `at` of `text`.
 fn is_word_boundary(text: &[u8], at: usize) -> bool {
-    let is_word = |i: usize| text.get(i).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let is_word = |i: usize| text.get(i).copied().is_some_and(is_word_byte);
     let before = at > 0 && is_word(at - 1);
     before != is_word(at)
 }
